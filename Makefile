@@ -1,0 +1,77 @@
+# Lakehouse des indicateurs économiques UEMOA — the user's interface.
+# `make help` lists every target. Settings: conf/lakehouse.env (see conf/lakehouse.env.example).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+PIP_FLAGS := --quiet --disable-pip-version-check
+CLI := $(PY) -m lakehouse
+
+.PHONY: help setup up down status beeline run test test-unit test-tools bench settings verify-jars compose-config lock clean
+
+help: ## List the targets, one line each
+	@echo "Lakehouse UEMOA — cibles make :"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV_STAMP): pyproject.toml conf/python-constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 est requis (trouvé %d.%d) : make PYTHON=python3.11 ..." % sys.version_info[:2])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installation des dépendances Python épinglées dans $(VENV) ..."
+	@set -o pipefail; $(PY) -m pip install $(PIP_FLAGS) -c conf/python-constraints.txt -e '.[dev]' 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+setup: $(VENV_STAMP) ## Create .venv, install pinned deps, fetch and verify the Spark jars, create conf/lakehouse.env
+	@$(CLI) setup
+
+up: setup ## Start SeaweedFS (S3 + Iceberg REST) and the Spark Thrift Server, wait until healthy
+	@$(CLI) up
+
+down: ## Stop the services started by `make up`
+	@if [ -x $(PY) ]; then $(CLI) down; else echo "rien à arrêter (pas de $(VENV))"; fi
+
+status: ## Show each service, its port, PID and health
+	@$(CLI) status
+
+beeline: ## Open Beeline on the Thrift server (SQL="select 1" runs one statement and exits)
+	@$(CLI) beeline $(if $(SQL),--sql "$(SQL)")
+
+run: setup ## Run the whole pipeline on the local stack (starts it if needed), then print a summary
+	@$(CLI) run
+
+test: setup test-tools ## Run all tests (unit + integration on a private stack started and stopped by the tests)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup ## Run only the tests that need no service
+	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+test-tools: ## Install the test-only tools (docker-compose, to validate docker-compose.yml)
+	@command -v docker-compose >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installation de docker-compose (Debian) pour valider docker-compose.yml ..."; \
+	    (apt-get install -y -q docker-compose >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q docker-compose >/dev/null)) \
+	      || echo "AVERTISSEMENT : docker-compose n'a pas pu être installé ; le test de docker-compose.yml sera sauté"; \
+	  else echo "AVERTISSEMENT : installez docker-compose (sudo apt-get install docker-compose) pour valider docker-compose.yml"; fi; }
+
+bench: setup ## Run the benchmarks (BENCH="name ..." to choose), medians in bench/results/
+	@$(PY) -m bench $(BENCH)
+
+settings: setup ## Print the effective settings and where each comes from (secrets masked)
+	@$(CLI) settings
+
+verify-jars: setup ## Re-verify the SHA-256 of every runtime jar
+	@$(CLI) verify-jars
+
+compose-config: test-tools ## Validate docker-compose.yml with conf/lakehouse.env.example
+	@docker-compose --env-file conf/lakehouse.env.example -f docker-compose.yml config --quiet && echo "docker-compose.yml valide"
+
+lock: $(VENV_STAMP) ## Re-pin the transitive Python dependencies into conf/python-constraints.txt
+	@{ echo "# Transitive Python dependencies, pinned (pip -c). Regenerate with \`make lock\` after changing pyproject.toml."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^uemoa-lakehouse'; } > conf/python-constraints.txt
+
+clean: down ## Stop the services and remove .venv and caches (keeps data in .lakehouse/ and ~/.cache)
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

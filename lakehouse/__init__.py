@@ -1,0 +1,1 @@
+"""Core of the UEMOA lakehouse: settings, runtime jars, local services, pipeline orchestration."""

@@ -1,0 +1,111 @@
+"""Command-line entry point behind the Makefile: `python -m lakehouse <command>`.
+
+Errors the user can act on (settings, Java, jars, services, a failed pipeline step) are
+printed as one clear message on stderr with exit code 1, never as a bare stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from lakehouse import jars, pipeline, stack
+from lakehouse.clients import ServiceUnavailable
+from lakehouse.java import JavaError
+from lakehouse.services import ServiceError
+from lakehouse.services.process import port_answers
+from lakehouse.services.thrift import spark_environment, spark_home
+from lakehouse.settings import SettingsError, load_settings
+
+USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from lakehouse.provision import provision
+
+    provision()
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    stack.up(load_settings(), args.services)
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    stack.down(load_settings(), args.services)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    rows = stack.status(load_settings())
+    print(f"{'service':<10} {'état':<8} {'PID':>7}  {'adresse':<32} santé")
+    for row in rows:
+        print(f"{row.name:<10} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
+        if row.state != "running":
+            print(f"{'':<10} journal : {row.log}")
+    return 0 if all(row.state == "running" and row.health.startswith("OK") for row in rows) else 3
+
+
+def _beeline(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not port_answers(settings.thrift_host, settings.thrift_port):
+        raise ServiceError(
+            f"le serveur Thrift ne répond pas sur {settings.thrift_host}:{settings.thrift_port} : lancez `make up` (état : `make status`)"
+        )
+    command = [str(spark_home() / "bin" / "beeline"), "-u", settings.jdbc_url, "-n", settings.thrift_user]
+    if args.sql:
+        command += ["--silent=true", "--showHeader=true", "--outputformat=table", "-e", args.sql]
+    env = spark_environment(settings)
+    sys.stdout.flush()
+    os.execve(command[0], command, env)
+
+
+def _run(args: argparse.Namespace) -> int:
+    pipeline.run_pipeline(load_settings())
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    for key, value in settings.masked().items():
+        print(f"{key}={value}    # {settings.origins.get(key)}")
+    return 0
+
+
+def _verify_jars(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    for path in jars.verified_jars(settings):
+        print(f"OK {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description="Lakehouse des indicateurs économiques UEMOA")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="fichier de réglages local, Java, jars vérifiés").set_defaults(func=_setup)
+    for name, func, text in (("up", _up, "démarre les services"), ("down", _down, "arrête les services démarrés")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("services", nargs="*", help="seaweedfs, thrift (tous par défaut)")
+        sub.set_defaults(func=func)
+    commands.add_parser("status", help="état et santé des services").set_defaults(func=_status)
+    beeline = commands.add_parser("beeline", help="Beeline sur le serveur Thrift")
+    beeline.add_argument("--sql", help="une requête à exécuter, puis quitter")
+    beeline.set_defaults(func=_beeline)
+    commands.add_parser("run", help="le pipeline complet").set_defaults(func=_run)
+    commands.add_parser("settings", help="les réglages effectifs (secrets masqués)").set_defaults(func=_settings)
+    commands.add_parser("verify-jars", help="revérifie les jars").set_defaults(func=_verify_jars)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as error:
+        print(f"ERREUR : {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrompu", file=sys.stderr)
+        return 130

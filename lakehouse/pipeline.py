@@ -1,0 +1,77 @@
+"""`make run`: the whole pipeline, step by step, then a summary of the tables.
+
+Each step is a named callable; later stages (ingest, register, dbt build, maintenance)
+add themselves to `STEPS`. One progress line per step with its duration; the first
+failing step stops the run with a non-zero exit code and its name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lakehouse import stack
+from lakehouse.clients import iceberg_catalog
+from lakehouse.settings import Settings
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    description: str
+    run: Callable[[Settings], str | None]
+
+
+def _start_stack(settings: Settings) -> str:
+    reports: list[str] = []
+    stack.up(settings, progress=reports.append)
+    return "; ".join(line.split(",")[0] for line in reports)
+
+
+STEPS: list[Step] = [
+    Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
+]
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, cause: BaseException):
+        super().__init__(f"étape « {step} » en échec : {cause}")
+        self.step = step
+
+
+def table_summary(settings: Settings) -> list[tuple[str, str, int | None, int]]:
+    """(namespace, table, rows, data files) for every table of the lakehouse namespaces."""
+    catalog = iceberg_catalog(settings)
+    rows = []
+    for namespace in settings.namespaces:
+        for identifier in sorted(catalog.list_tables(namespace)):
+            table = catalog.load_table(identifier)
+            snapshot = table.current_snapshot()
+            summary = snapshot.summary if snapshot else None
+            records = int(summary.get("total-records", 0)) if summary else 0
+            files = int(summary.get("total-data-files", 0)) if summary else 0
+            rows.append((namespace, identifier[-1], records, files))
+    return rows
+
+
+def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Callable[[str], None] = print) -> None:
+    steps = STEPS if steps is None else steps
+    started = time.monotonic()
+    for index, step in enumerate(steps, start=1):
+        out(f"[{index}/{len(steps)}] {step.name}: {step.description} ...")
+        step_started = time.monotonic()
+        try:
+            detail = step.run(settings)
+        except Exception as error:
+            out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {time.monotonic() - step_started:.1f} s")
+            raise StepFailed(step.name, error) from error
+        suffix = f" — {detail}" if detail else ""
+        out(f"[{index}/{len(steps)}] {step.name}: OK en {time.monotonic() - step_started:.1f} s{suffix}")
+    out("")
+    out(f"Résumé ({time.monotonic() - started:.1f} s) — tables du catalogue {settings.catalog_name} :")
+    tables = table_summary(settings)
+    if not tables:
+        out(f"  aucune table encore dans {', '.join(settings.namespaces)}")
+    for namespace, name, records, files in tables:
+        out(f"  {settings.catalog_name}.{namespace}.{name:<45} {records:>12,} lignes  {files:>6} fichiers")

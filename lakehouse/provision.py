@@ -1,0 +1,56 @@
+"""`make setup` after the virtualenv: local settings file, Java check, verified jars.
+
+Idempotent and quick when nothing changed: an existing `conf/lakehouse.env` is kept
+(missing credentials are filled in), jars already present are only re-verified.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from lakehouse import jars, spark_conf
+from lakehouse.java import check_java
+from lakehouse.settings import EXAMPLE_FILE, Settings, load_settings, local_settings_file
+
+Progress = Callable[[str], None]
+GENERATED = {
+    "LAKEHOUSE_S3_ACCESS_KEY": lambda: "LH" + secrets.token_hex(9).upper(),
+    "LAKEHOUSE_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
+}
+
+
+def ensure_local_settings(path: Path | None = None, progress: Progress = print) -> Path:
+    """Create the local settings file from the example, with random credentials; fill empty ones."""
+    path = path or local_settings_file()
+    text = path.read_text(encoding="utf-8") if path.exists() else EXAMPLE_FILE.read_text(encoding="utf-8")
+    filled = []
+    for key, make in GENERATED.items():
+        pattern = re.compile(rf"^{key}=\s*$", re.MULTILINE)
+        if pattern.search(text):
+            text = pattern.sub(f"{key}={make()}", text)
+            filled.append(key)
+        elif not re.search(rf"^{key}=", text, re.MULTILINE):
+            text += f"\n{key}={make()}\n"
+            filled.append(key)
+    if filled or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        progress(f"{path} : identifiants générés ({', '.join(filled)})")
+    return path
+
+
+def provision(progress: Progress = print) -> Settings:
+    ensure_local_settings(progress=progress)
+    settings = load_settings()
+    progress(check_java())
+    paths = jars.resolve_jars(settings, progress)
+    progress(f"{len(paths)} jars vérifiés (SHA-256) dans {settings.jars_dir}")
+    rendered = spark_conf.write_rendered(settings, paths)
+    progress(f"configuration Spark rendue : {rendered}")
+    return settings

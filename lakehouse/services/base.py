@@ -1,0 +1,59 @@
+"""What every local service declares: its ports, its command, its health probe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.services.process import ManagedProcess
+from lakehouse.settings import Settings
+
+
+class ServiceError(Exception):
+    """A service could not be started, stopped or reached; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Port:
+    host: str
+    port: int
+    role: str
+    setting: str
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} ({self.role})"
+
+
+@dataclass(frozen=True)
+class Launch:
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
+class Service:
+    """Base class: subclasses set the names and implement ports, launch and probe."""
+
+    name: str = ""
+    label: str = ""
+
+    def marker(self, settings: Settings) -> str:
+        """A string found only in this stack's command line for the service (guards against PID reuse)."""
+        raise NotImplementedError
+
+    def process(self, settings: Settings) -> ManagedProcess:
+        return ManagedProcess(self.name, self.marker(settings), settings.run_dir, settings.log_dir)
+
+    def ports(self, settings: Settings) -> list[Port]:
+        raise NotImplementedError
+
+    def main_port(self, settings: Settings) -> Port:
+        return self.ports(settings)[0]
+
+    def launch(self, settings: Settings) -> Launch:
+        """Prepare the service's files and return how to start it."""
+        raise NotImplementedError
+
+    def probe(self, settings: Settings) -> str:
+        """Check the service really answers; return a short description, raise ServiceUnavailable."""
+        raise NotImplementedError

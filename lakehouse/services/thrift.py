@@ -1,0 +1,75 @@
+"""The Spark Thrift Server (HiveServer2) from the `pyspark` wheel, on the lakehouse catalog.
+
+pyspark ships no `sbin/start-thriftserver.sh`, so the server is started as
+`spark-submit --class ...HiveThriftServer2 spark-internal` with the rendered
+`spark-defaults.conf` (Iceberg REST catalog `lakehouse` as default catalog). Its Hive
+metastore (Derby, unused by Iceberg tables but required by Hive) lives in the state folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from lakehouse import jars, spark_conf
+from lakehouse.clients import hive_query
+from lakehouse.java import check_java
+from lakehouse.services.base import Launch, Port, Service
+from lakehouse.settings import Settings
+
+THRIFT_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+
+
+def spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent
+
+
+def spark_environment(settings: Settings) -> dict[str, str]:
+    """Environment for Spark command-line tools (spark-submit, beeline) from the pyspark wheel."""
+    env = dict(os.environ)
+    env["SPARK_HOME"] = str(spark_home())
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    if spark_conf.is_local_master(settings):
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+class ThriftServer(Service):
+    name = "thrift"
+    label = "Spark Thrift Server (HiveServer2)"
+
+    def marker(self, settings: Settings) -> str:
+        return f"hive.server2.thrift.port={settings.thrift_port}"
+
+    def ports(self, settings: Settings) -> list[Port]:
+        return [Port(settings.thrift_host, settings.thrift_port, "Thrift/JDBC", "LAKEHOUSE_THRIFT_PORT")]
+
+    def work_dir(self, settings: Settings) -> Path:
+        return settings.state_dir / "thrift"
+
+    def launch(self, settings: Settings) -> Launch:
+        check_java()
+        properties = spark_conf.write_rendered(settings, jars.verified_jars(settings))
+        work = self.work_dir(settings)
+        env = spark_environment(settings)
+        env["SPARK_SUBMIT_OPTS"] = f"-Dderby.system.home={work}"
+        command = [
+            str(spark_home() / "bin" / "spark-submit"),
+            "--properties-file", str(properties),
+            "--conf", f"spark.driver.memory={settings.get('THRIFT_DRIVER_MEMORY')}",
+            "--class", THRIFT_CLASS,
+            "--name", "lakehouse-thrift",
+            "spark-internal",
+            "--hiveconf", f"hive.server2.thrift.port={settings.thrift_port}",
+            "--hiveconf", f"hive.server2.thrift.bind.host={settings.thrift_host}",
+        ]
+        return Launch(command=command, env=env, cwd=work)
+
+    def probe(self, settings: Settings) -> str:
+        rows = hive_query(settings, "SELECT 1")
+        if rows != [(1,)]:
+            raise RuntimeError(f"SELECT 1 a renvoyé {rows!r}")
+        return "SELECT 1 OK"

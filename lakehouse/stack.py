@@ -1,0 +1,182 @@
+"""Start, stop and inspect the local stack: `make up`, `make down`, `make status`.
+
+`up` is idempotent: a service that already runs and answers its probe is left alone.
+Before starting a service it checks every port it will bind, clears a stale PID file,
+then waits until the service answers a real probe (S3 list + REST `/v1/config` with a
+token; Thrift `SELECT 1`). A service that dies while starting is reported with the
+telling line of its log and the log's path. After SeaweedFS is up, the landing bucket,
+the table bucket and the namespaces are ensured (`bootstrap`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from lakehouse.clients import ServiceUnavailable, iceberg_catalog, list_buckets, s3_client
+from lakehouse.services import ALL_SERVICES, Service, ServiceError, service_named
+from lakehouse.services.process import port_is_free
+from lakehouse.settings import Settings
+
+Progress = Callable[[str], None]
+BUCKET_WAIT_SECONDS = 30
+
+
+@contextmanager
+def stack_lock(settings: Settings) -> Iterator[None]:
+    """One `up`/`down` at a time per state folder."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.run_dir / "stack.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def select_services(names: Sequence[str] | None) -> list[Service]:
+    if not names:
+        return list(ALL_SERVICES)
+    wanted = {service_named(name).name for name in names}
+    return [service for service in ALL_SERVICES if service.name in wanted]
+
+
+def _probe(service: Service, settings: Settings) -> tuple[bool, str]:
+    try:
+        return True, service.probe(settings)
+    except (ServiceUnavailable, ServiceError) as error:
+        return False, str(error)
+    except Exception as error:  # a probe must never crash the command
+        return False, f"{type(error).__name__}: {error}".splitlines()[0]
+
+
+def _wait_healthy(service: Service, settings: Settings, process, started: float) -> str:
+    managed = service.process(settings)
+    deadline = started + settings.start_timeout
+    last = "pas encore de réponse"
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            managed.clear_stale()
+            raise ServiceError(
+                f"{service.label} s'est arrêté pendant le démarrage (code {code}) : {managed.last_log_cause()} "
+                f"— journal : {managed.log_file}"
+            )
+        healthy, last = _probe(service, settings)
+        if healthy:
+            return last
+        time.sleep(0.5)
+    managed.stop()
+    raise ServiceError(
+        f"{service.label} ne répond pas après {settings.start_timeout} s ({last}) ; arrêté. "
+        f"Journal : {managed.log_file} (délai : LAKEHOUSE_START_TIMEOUT)"
+    )
+
+
+def _check_ports(service: Service, settings: Settings) -> None:
+    for port in service.ports(settings):
+        if not port_is_free(port.host, port.port):
+            raise ServiceError(
+                f"{service.label} : le port {port.port} ({port.role}) est déjà occupé sur {port.host} par un autre "
+                f"processus ; arrêtez-le (`ss -ltnp | grep :{port.port}`) ou changez {port.setting} dans conf/lakehouse.env"
+            )
+
+
+def start_service(service: Service, settings: Settings, progress: Progress = print) -> str:
+    """Start one service unless it already runs healthy; return a one-line report."""
+    managed = service.process(settings)
+    state = managed.state()
+    if state == "running":
+        healthy, detail = _probe(service, settings)
+        if healthy:
+            return f"{service.name}: déjà démarré (PID {managed.pid()}), {detail}"
+        raise ServiceError(
+            f"{service.label} tourne (PID {managed.pid()}) mais ne répond pas correctement : {detail}. "
+            f"Journal : {managed.log_file} ; essayez `make down && make up`"
+        )
+    if state == "stale":
+        pid = managed.clear_stale()
+        progress(f"{service.name}: fichier PID périmé {managed.pid_file} (PID {pid} ne tourne plus) : supprimé")
+    _check_ports(service, settings)
+    launch = service.launch(settings)
+    started = time.monotonic()
+    process = managed.start(launch.command, launch.env, launch.cwd)
+    detail = _wait_healthy(service, settings, process, started)
+    return f"{service.name}: démarré en {time.monotonic() - started:.1f} s (PID {process.pid}, {service.main_port(settings)}), {detail}"
+
+
+def bootstrap(settings: Settings) -> str:
+    """Ensure the landing bucket, the table bucket and the namespaces exist (idempotent)."""
+    created = []
+    # SeaweedFS creates its startup buckets just after it starts answering: give it a moment.
+    deadline = time.monotonic() + BUCKET_WAIT_SECONDS
+    buckets = set(list_buckets(settings))
+    while settings.warehouse not in buckets and time.monotonic() < deadline:
+        time.sleep(0.3)
+        buckets = set(list_buckets(settings))
+    if settings.warehouse not in buckets:
+        raise ServiceError(
+            f"le bucket de tables {settings.warehouse!r} (LAKEHOUSE_WAREHOUSE) n'existe pas sur {settings.s3_endpoint} ; "
+            "avec SeaweedFS il est créé au démarrage (-tableBucket), avec MinIO par le service mc de docker-compose"
+        )
+    if settings.landing_bucket not in buckets:
+        s3_client(settings).create_bucket(Bucket=settings.landing_bucket)
+        created.append(f"bucket {settings.landing_bucket}")
+    catalog = iceberg_catalog(settings)
+    existing = {ns[0] for ns in catalog.list_namespaces()}
+    for namespace in settings.namespaces:
+        if namespace not in existing:
+            catalog.create_namespace_if_not_exists(namespace)
+            created.append(f"namespace {namespace}")
+    return "créés : " + ", ".join(created) if created else "buckets et namespaces déjà présents"
+
+
+def up(settings: Settings, names: Sequence[str] | None = None, progress: Progress = print) -> None:
+    services = select_services(names)
+    with stack_lock(settings):
+        for service in services:
+            progress(start_service(service, settings, progress))
+            if service.name == "seaweedfs":
+                progress(f"bootstrap: {bootstrap(settings)}")
+
+
+def down(settings: Settings, names: Sequence[str] | None = None, progress: Progress = print) -> None:
+    with stack_lock(settings):
+        for service in reversed(select_services(names)):
+            managed = service.process(settings)
+            state = managed.state()
+            if state == "stale":
+                progress(f"{service.name}: PID {managed.clear_stale()} ne tournait plus ; fichier PID supprimé")
+                continue
+            pid = managed.stop()
+            progress(f"{service.name}: arrêté (PID {pid})" if pid else f"{service.name}: n'était pas démarré")
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    label: str
+    state: str
+    pid: int | None
+    port: str
+    health: str
+    log: str
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    rows = []
+    for service in ALL_SERVICES:
+        managed = service.process(settings)
+        state = managed.state()
+        health = "-"
+        if state == "running":
+            healthy, detail = _probe(service, settings)
+            health = ("OK " if healthy else "EN ÉCHEC ") + detail
+        rows.append(
+            ServiceStatus(service.name, service.label, state, managed.pid() if state != "stopped" else None,
+                          str(service.main_port(settings)), health, str(managed.log_file))
+        )
+    return rows

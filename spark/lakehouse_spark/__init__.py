@@ -1,0 +1,1 @@
+"""PySpark side of the lakehouse: the Spark session factory and the Spark jobs."""

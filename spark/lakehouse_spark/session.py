@@ -1,0 +1,43 @@
+"""The Spark session factory used by every job, notebook and test.
+
+It loads the same rendered `spark-defaults.conf` properties as the Thrift server, so the
+Iceberg REST catalog `lakehouse` (the default catalog), S3A and the verified runtime jars
+are configured once. Local mode (`local[2]`) by default; any master (standalone
+`spark://...`, `k8s://...`) through `LAKEHOUSE_SPARK_MASTER`.
+
+    from lakehouse_spark.session import get_spark
+    spark = get_spark("mon-job")
+    spark.sql("select * from bronze.ma_table")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from lakehouse import jars, spark_conf
+from lakehouse.java import check_java
+from lakehouse.services.thrift import spark_home
+from lakehouse.settings import Settings, load_settings
+
+
+def get_spark(app_name: str = "lakehouse", settings: Settings | None = None, extra_conf: Mapping[str, str] | None = None):
+    """Return a SparkSession on the lakehouse catalog (an active session is reused as is)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    settings = settings or load_settings()
+    check_java()
+    os.environ.setdefault("SPARK_HOME", str(spark_home()))
+    if spark_conf.is_local_master(settings):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    properties = spark_conf.spark_properties(settings, jars.verified_jars(settings))
+    properties.update(extra_conf or {})
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in properties.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,61 @@
+"""Fixtures: the private test stack (real SeaweedFS, Thrift server, Spark), started once per session.
+
+The stack uses its own state folder and ports (`tests/support/stack_env.py`), so a
+developer's running stack is never touched; it is stopped at the end, and the session
+fails if one of its processes is still alive.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from lakehouse import jars, spark_conf, stack
+from lakehouse.settings import load_settings
+from tests.support.stack_env import write_test_env
+
+STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_environment():
+    """Drop the developer's LAKEHOUSE_* variables so tests see only their own settings."""
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("LAKEHOUSE_")}
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory, _isolated_environment):
+    """Settings of the session's test stack, with its jars resolved (hard links from the user cache)."""
+    folder = tmp_path_factory.mktemp("stack")
+    env_file = write_test_env(folder, STACK_PORT_BASE)
+    os.environ["LAKEHOUSE_ENV_FILE"] = str(env_file)  # child processes (CLI, beeline) see the same stack
+    settings = load_settings()
+    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    yield settings
+    os.environ.pop("LAKEHOUSE_ENV_FILE", None)
+
+
+@pytest.fixture(scope="session")
+def running_stack(stack_settings):
+    """The real stack: SeaweedFS + REST catalog + Thrift server, healthy."""
+    stack.up(stack_settings, progress=lambda _: None)
+    yield stack_settings
+    processes = [service.process(stack_settings) for service in stack.select_services(None)]
+    pids = [p.pid() for p in processes]
+    stack.down(stack_settings, progress=lambda _: None)
+    alive = [p.name for p in processes if p.state() == "running"]
+    assert not alive, f"processes still running after down: {alive} (PIDs {pids})"
+    shutil.rmtree(stack_settings.state_dir / "seaweedfs", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark(running_stack):
+    from lakehouse_spark.session import get_spark
+
+    session = get_spark("tests", settings=running_stack)
+    yield session
+    session.stop()

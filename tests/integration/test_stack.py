@@ -1,0 +1,131 @@
+"""The local stack on real processes: idempotent `up`, clear failures, clean `down`, credentials enforced."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lakehouse import jars, stack
+from lakehouse.clients import ServiceUnavailable, catalog_token, s3_client
+from lakehouse.services import SeaweedFS
+from lakehouse.services.process import pid_is_running, port_is_free
+from lakehouse.settings import PROJECT_ROOT, load_settings
+from tests.support.stack_env import test_settings, write_test_env
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(env_file, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["LAKEHOUSE_ENV_FILE"] = str(env_file)
+    return subprocess.run([sys.executable, "-m", "lakehouse", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_up_twice_is_a_no_op(running_stack):
+    before = {s.name: s.process(running_stack).pid() for s in stack.select_services(None)}
+    lines: list[str] = []
+    started = time.monotonic()
+    stack.up(running_stack, progress=lines.append)
+    assert time.monotonic() - started < running_stack.start_timeout
+    after = {s.name: s.process(running_stack).pid() for s in stack.select_services(None)}
+    assert after == before
+    assert sum("déjà démarré" in line for line in lines) == 2, lines
+    assert any("déjà présents" in line for line in lines), lines
+
+
+def test_status_shows_each_service_healthy(running_stack):
+    rows = {row.name: row for row in stack.status(running_stack)}
+    assert set(rows) == {"seaweedfs", "thrift"}
+    for row in rows.values():
+        assert row.state == "running" and row.pid and row.health.startswith("OK"), row
+    assert rows["thrift"].port.startswith(f"127.0.0.1:{running_stack.thrift_port}")
+
+
+def test_buckets_and_namespaces_exist(running_stack):
+    from lakehouse.clients import iceberg_catalog, list_buckets
+
+    assert {running_stack.landing_bucket, running_stack.warehouse} <= set(list_buckets(running_stack))
+    assert {ns[0] for ns in iceberg_catalog(running_stack).list_namespaces()} >= {"bronze", "silver", "gold", "default"}
+
+
+def test_s3_refuses_wrong_credentials(running_stack):
+    bad_secret = s3_client(running_stack, secret_key="not-the-secret")
+    with pytest.raises(ClientError) as refused:
+        bad_secret.list_buckets()
+    assert refused.value.response["Error"]["Code"] in ("SignatureDoesNotMatch", "AccessDenied", "InvalidAccessKeyId")
+    unknown_key = s3_client(running_stack, access_key="NOSUCHKEY", secret_key="x")
+    with pytest.raises(ClientError):
+        unknown_key.put_object(Bucket=running_stack.landing_bucket, Key="intrus.txt", Body=b"x")
+
+
+def test_catalog_refuses_wrong_credentials(running_stack):
+    with pytest.raises(ServiceUnavailable, match="refuse les identifiants"):
+        catalog_token(running_stack, client_secret="not-the-secret")
+
+
+def test_busy_port_fails_with_a_one_line_cause(tmp_path):
+    env_file = write_test_env(tmp_path, 22000)
+    settings = test_settings(tmp_path, 22000)
+    host, port = settings.s3_host_port
+    with socket.socket() as squatter:
+        squatter.bind((host, port))
+        squatter.listen()
+        result = _cli(env_file, "up", "seaweedfs")
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1, message
+    assert f"port {port} (S3) est déjà occupé" in message and "LAKEHOUSE_S3_ENDPOINT" in message
+    assert "Traceback" not in result.stderr
+    assert SeaweedFS().process(settings).state() == "stopped"  # nothing started, no PID file
+
+
+def test_down_leaves_no_process_behind(tmp_path):
+    settings = test_settings(tmp_path, 23000)
+    service = SeaweedFS()
+    stack.up(settings, ["seaweedfs"], progress=lambda _: None)
+    pid = service.process(settings).pid()
+    assert pid and pid_is_running(pid, service.marker(settings))
+    lines: list[str] = []
+    stack.down(settings, ["seaweedfs"], progress=lines.append)
+    assert lines == [f"seaweedfs: arrêté (PID {pid})"]
+    assert not pid_is_running(pid, service.marker(settings))
+    assert not service.process(settings).pid_file.exists()
+    assert all(port_is_free(p.host, p.port) for p in service.ports(settings))
+    stack.down(settings, ["seaweedfs"], progress=lines.append)  # a second down is harmless
+    assert lines[-1] == "seaweedfs: n'était pas démarré"
+
+
+def test_stale_pid_file_is_reported_and_replaced(tmp_path):
+    settings = test_settings(tmp_path, 24000)
+    service = SeaweedFS()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    managed = service.process(settings)
+    managed.run_dir.mkdir(parents=True, exist_ok=True)
+    managed.pid_file.write_text(f'{{"pid": {dead.pid}}}\n')
+    lines: list[str] = []
+    try:
+        stack.up(settings, ["seaweedfs"], progress=lines.append)
+        assert any("fichier PID périmé" in line and str(dead.pid) in line for line in lines), lines
+        assert managed.state() == "running" and managed.pid() != dead.pid
+    finally:
+        stack.down(settings, ["seaweedfs"], progress=lambda _: None)
+
+
+def test_service_dying_at_start_names_the_cause_and_the_log(tmp_path):
+    env_file = write_test_env(tmp_path, 25000, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
+    jars.resolve_jars(load_settings(environ={}, env_file=env_file), progress=lambda _: None)
+    result = _cli(env_file, "up", "thrift")
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert "s'est arrêté pendant le démarrage" in message
+    assert "beaucoup" in message  # the log line that says what was wrong
+    assert str(tmp_path / "state" / "logs" / "thrift.log") in message
+    assert "Traceback" not in message
