@@ -65,8 +65,8 @@ settings: setup ## Print the effective settings and where each comes from (secre
 verify-jars: setup ## Re-verify the SHA-256 of every runtime jar
 	@$(CLI) verify-jars
 
-compose-config: test-tools ## Validate docker-compose.yml with conf/lakehouse.env.example
-	@docker-compose --env-file conf/lakehouse.env.example -f docker-compose.yml config --quiet && echo "docker-compose.yml valide"
+compose-config: setup test-tools ## Validate docker-compose.yml with conf/lakehouse.env
+	@docker-compose --env-file conf/lakehouse.env -f docker-compose.yml config --quiet && echo "docker-compose.yml valide"
 
 lock: $(VENV_STAMP) ## Re-pin the transitive Python dependencies into conf/python-constraints.txt
 	@{ echo "# Transitive Python dependencies, pinned (pip -c). Regenerate with \`make lock\` after changing pyproject.toml."; \

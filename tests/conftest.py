@@ -1,6 +1,6 @@
 """Fixtures: the private test stack (real SeaweedFS, Thrift server, Spark), started once per session.
 
-The stack uses its own state folder and ports (`tests/support/stack_env.py`), so a
+The stack uses its own state folder and ports (`lakehouse/sandbox.py`), so a
 developer's running stack is never touched; it is stopped at the end, and the session
 fails if one of its processes is still alive.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from lakehouse import jars, spark_conf, stack
 from lakehouse.settings import load_settings
-from tests.support.stack_env import write_test_env
+from lakehouse.sandbox import write_sandbox_env
 
 STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
 
@@ -31,7 +31,7 @@ def _isolated_environment():
 def stack_settings(tmp_path_factory, _isolated_environment):
     """Settings of the session's test stack, with its jars resolved (hard links from the user cache)."""
     folder = tmp_path_factory.mktemp("stack")
-    env_file = write_test_env(folder, STACK_PORT_BASE)
+    env_file = write_sandbox_env(folder, STACK_PORT_BASE)
     os.environ["LAKEHOUSE_ENV_FILE"] = str(env_file)  # child processes (CLI, beeline) see the same stack
     settings = load_settings()
     spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))

@@ -16,7 +16,7 @@ from lakehouse.clients import ServiceUnavailable, catalog_token, s3_client
 from lakehouse.services import SeaweedFS
 from lakehouse.services.process import pid_is_running, port_is_free
 from lakehouse.settings import PROJECT_ROOT, load_settings
-from tests.support.stack_env import test_settings, write_test_env
+from lakehouse.sandbox import sandbox_settings, write_sandbox_env
 
 pytestmark = pytest.mark.integration
 
@@ -71,8 +71,8 @@ def test_catalog_refuses_wrong_credentials(running_stack):
 
 
 def test_busy_port_fails_with_a_one_line_cause(tmp_path):
-    env_file = write_test_env(tmp_path, 22000)
-    settings = test_settings(tmp_path, 22000)
+    env_file = write_sandbox_env(tmp_path, 22000)
+    settings = sandbox_settings(tmp_path, 22000)
     host, port = settings.s3_host_port
     with socket.socket() as squatter:
         squatter.bind((host, port))
@@ -87,7 +87,7 @@ def test_busy_port_fails_with_a_one_line_cause(tmp_path):
 
 
 def test_down_leaves_no_process_behind(tmp_path):
-    settings = test_settings(tmp_path, 23000)
+    settings = sandbox_settings(tmp_path, 23000)
     service = SeaweedFS()
     stack.up(settings, ["seaweedfs"], progress=lambda _: None)
     pid = service.process(settings).pid()
@@ -103,7 +103,7 @@ def test_down_leaves_no_process_behind(tmp_path):
 
 
 def test_stale_pid_file_is_reported_and_replaced(tmp_path):
-    settings = test_settings(tmp_path, 24000)
+    settings = sandbox_settings(tmp_path, 24000)
     service = SeaweedFS()
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -120,7 +120,7 @@ def test_stale_pid_file_is_reported_and_replaced(tmp_path):
 
 
 def test_service_dying_at_start_names_the_cause_and_the_log(tmp_path):
-    env_file = write_test_env(tmp_path, 25000, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
+    env_file = write_sandbox_env(tmp_path, 25000, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
     jars.resolve_jars(load_settings(environ={}, env_file=env_file), progress=lambda _: None)
     result = _cli(env_file, "up", "thrift")
     assert result.returncode == 1

@@ -1,7 +1,8 @@
-"""Private settings for tests: their own state folder, ports and random credentials.
+"""Throwaway stacks: settings with their own state folder, ports and random credentials.
 
-Tests never touch the developer's stack (`.lakehouse/`, default ports): each test stack
-gets a settings file in a temporary folder, with ports shifted by a base number.
+Tests and benchmarks never touch the developer's stack (`.lakehouse/`, default ports):
+each throwaway stack gets a settings file in a folder of its own, with every port
+shifted to a base number (`port_base + 1` ... `+ 7`, gRPC ports `+ 10000`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from lakehouse.settings import Settings, load_settings
 
 
-def write_test_env(folder: Path, port_base: int, **extra: str) -> Path:
+def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
     """Write a settings file for a stack whose ports start at `port_base` (gRPC ports = +10000)."""
     folder.mkdir(parents=True, exist_ok=True)
     values = {
@@ -37,8 +38,5 @@ def write_test_env(folder: Path, port_base: int, **extra: str) -> Path:
     return path
 
 
-def test_settings(folder: Path, port_base: int, **extra: str) -> Settings:
-    return load_settings(environ={}, env_file=write_test_env(folder, port_base, **extra))
-
-
-test_settings.__test__ = False  # not a pytest test
+def sandbox_settings(folder: Path, port_base: int, **extra: str) -> Settings:
+    return load_settings(environ={}, env_file=write_sandbox_env(folder, port_base, **extra))

@@ -1,0 +1,1 @@
+"""Benchmarks of the lakehouse: `make bench` (or `python -m bench NAME ...`)."""

@@ -1,0 +1,20 @@
+"""`python -m bench [NAME ...]`: run all benchmarks, or the named ones."""
+
+from __future__ import annotations
+
+import sys
+
+from bench.runner import run_benchmarks
+from bench.stack_benchmarks import BENCHMARKS
+
+
+def main(names: list[str]) -> int:
+    known = {benchmark.name: benchmark for benchmark in BENCHMARKS}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        print(f"ERREUR : benchmark inconnu {', '.join(unknown)} (connus : {', '.join(known)})", file=sys.stderr)
+        return 1
+    return run_benchmarks([known[name] for name in names] if names else BENCHMARKS)
+
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,68 @@
+"""Run named benchmarks, keep the medians, write `bench/results/<name>.json` and a table.
+
+A benchmark is a function returning `{measure: [seconds, ...]}` (several timed runs of a
+whole stage); the runner reports median, min and max of each measure. Machines are noisy:
+read medians and ratios, never a single run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+Samples = dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    description: str
+    run: Callable[[], Samples]
+
+
+def summarize(samples: Samples) -> dict[str, dict[str, float | int]]:
+    return {
+        measure: {"median_s": statistics.median(values), "min_s": min(values), "max_s": max(values), "runs": len(values)}
+        for measure, values in samples.items()
+    }
+
+
+def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{benchmark.name}.json"
+    payload = {
+        "benchmark": benchmark.name,
+        "description": benchmark.description,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "elapsed_s": round(elapsed, 3),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "measures": summarize(samples),
+        "samples_s": samples,
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def run_benchmarks(benchmarks: list[Benchmark], out: Callable[[str], None] = print) -> int:
+    rows = []
+    for benchmark in benchmarks:
+        out(f"== {benchmark.name}: {benchmark.description}")
+        started = time.monotonic()
+        samples = benchmark.run()
+        path = write_result(benchmark, samples, time.monotonic() - started)
+        for measure, stats in summarize(samples).items():
+            rows.append((benchmark.name, measure, stats))
+        out(f"   -> {path}")
+    out("")
+    out(f"{'benchmark':<22} {'mesure':<46} {'médiane':>10} {'min':>10} {'max':>10} {'runs':>5}")
+    for name, measure, stats in rows:
+        out(f"{name:<22} {measure:<46} {stats['median_s']:>9.3f}s {stats['min_s']:>9.3f}s {stats['max_s']:>9.3f}s {stats['runs']:>5}")
+    return 0

@@ -1,0 +1,111 @@
+"""Benchmarks of the stack itself: setup when done, cold start per service, Spark session, Thrift round trip.
+
+Each runs on a throwaway stack (`lakehouse.sandbox`: own folder and ports), never on the
+developer's stack.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.runner import Benchmark, Samples
+from lakehouse import jars, spark_conf, stack
+from lakehouse.clients import hive_connection
+from lakehouse.sandbox import sandbox_settings, write_sandbox_env
+from lakehouse.settings import PROJECT_ROOT
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+PORT_BASE = 26000
+
+
+def _timed(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def setup_when_done() -> Samples:
+    command = ["make", "-s", "setup"]
+    subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)  # make sure it is done
+    return {"make setup (rien à faire)": [
+        _timed(lambda: subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)) for _ in range(RUNS)]}
+
+
+def _provisioned(folder: Path):
+    settings = sandbox_settings(folder, PORT_BASE)
+    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    return settings
+
+
+def up_cold_start() -> Samples:
+    samples: Samples = {"seaweedfs: démarrage à froid → sain": [], "thrift: démarrage à froid → SELECT 1": []}
+    for _ in range(RUNS):
+        with tempfile.TemporaryDirectory(prefix="bench-up-") as folder:
+            settings = _provisioned(Path(folder))
+            try:
+                samples["seaweedfs: démarrage à froid → sain"].append(
+                    _timed(lambda: stack.up(settings, ["seaweedfs"], progress=lambda _: None)))
+                samples["thrift: démarrage à froid → SELECT 1"].append(
+                    _timed(lambda: stack.up(settings, ["thrift"], progress=lambda _: None)))
+            finally:
+                stack.down(settings, progress=lambda _: None)
+    return samples
+
+
+def spark_session_start() -> Samples:
+    """A new Python process that builds the session and runs one Iceberg query (fresh JVM each time)."""
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as folder:
+        env_file = write_sandbox_env(Path(folder), PORT_BASE)
+        settings = _provisioned(Path(folder))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env["LAKEHOUSE_ENV_FILE"] = str(env_file)
+        code = ("from lakehouse_spark.session import get_spark; s = get_spark('bench');"
+                " s.sql('show namespaces').collect(); s.stop()")
+        stack.up(settings, ["seaweedfs"], progress=lambda _: None)
+        try:
+            runs = [_timed(lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True))
+                    for _ in range(RUNS)]
+        finally:
+            stack.down(settings, progress=lambda _: None)
+    return {"session Spark + show namespaces (nouveau JVM)": runs}
+
+
+def thrift_round_trip() -> Samples:
+    queries = 20
+    with tempfile.TemporaryDirectory(prefix="bench-thrift-") as folder:
+        settings = _provisioned(Path(folder))
+        stack.up(settings, progress=lambda _: None)
+        try:
+            connection = hive_connection(settings)
+            cursor = connection.cursor()
+
+            def select_one():
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+
+            select_one()  # warm-up
+            warm = [_timed(select_one) for _ in range(queries)]
+            connection.close()
+
+            def connect_and_select():
+                fresh = hive_connection(settings)
+                fresh.cursor().execute("SELECT 1")
+                fresh.close()
+
+            fresh = [_timed(connect_and_select) for _ in range(RUNS * 3)]
+        finally:
+            stack.down(settings, progress=lambda _: None)
+    return {"SELECT 1 (connexion ouverte)": warm, "connexion + SELECT 1": fresh}
+
+
+BENCHMARKS = [
+    Benchmark("setup_noop", "`make setup` quand tout est déjà installé", setup_when_done),
+    Benchmark("up_cold", "démarrage à froid de chaque service jusqu'à sa sonde de santé", up_cold_start),
+    Benchmark("spark_session", "démarrage d'une session Spark sur le catalogue lakehouse", spark_session_start),
+    Benchmark("thrift_roundtrip", "aller-retour SQL sur le serveur Thrift (PyHive)", thrift_round_trip),
+]

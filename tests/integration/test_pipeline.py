@@ -1,0 +1,47 @@
+"""`make run`'s engine: steps with progress lines, a failing step named, a summary of real tables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lakehouse import pipeline
+from lakehouse.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def test_run_prints_each_step_and_a_summary_with_row_counts(spark, running_stack):
+    spark.sql("CREATE OR REPLACE TABLE lakehouse.bronze.rt_summary (n INT) USING iceberg")
+    spark.sql("INSERT INTO bronze.rt_summary SELECT id FROM range(1234)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["LAKEHOUSE_ENV_FILE"] = os.environ["LAKEHOUSE_ENV_FILE"]
+    result = subprocess.run([sys.executable, "-m", "lakehouse", "run"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    total = len(pipeline.STEPS)
+    for index, step in enumerate(pipeline.STEPS, start=1):
+        assert any(line.startswith(f"[{index}/{total}] {step.name}: OK en ") for line in lines), result.stdout
+    assert any(line.startswith("Résumé") for line in lines)
+    summary = [line for line in lines if "lakehouse.bronze.rt_summary" in line]
+    assert summary and "1,234 lignes" in summary[0], result.stdout
+
+
+def test_a_failing_step_stops_the_run_and_is_named(running_stack):
+    ran = []
+    steps = [
+        pipeline.Step("premiere", "réussit", lambda s: ran.append("premiere") or "ok"),
+        pipeline.Step("casse", "échoue", lambda s: (_ for _ in ()).throw(RuntimeError("fichier illisible"))),
+        pipeline.Step("jamais", "ne doit pas tourner", lambda s: ran.append("jamais")),
+    ]
+    out: list[str] = []
+    with pytest.raises(pipeline.StepFailed) as failed:
+        pipeline.run_pipeline(running_stack, steps, out=out.append)
+    assert failed.value.step == "casse"
+    assert "casse" in str(failed.value) and "fichier illisible" in str(failed.value)
+    assert ran == ["premiere"]
+    assert out[-1].startswith("[2/3] casse: ÉCHEC")
