@@ -92,7 +92,7 @@ def start_service(service: Service, settings: Settings, progress: Progress = pri
     if state == "running":
         healthy, detail = _probe(service, settings)
         if healthy:
-            return f"{service.name}: déjà démarré (PID {managed.pid()}), {detail}"
+            return f"{service.name}: déjà démarré — PID {managed.pid()}, {detail}"
         raise ServiceError(
             f"{service.label} tourne (PID {managed.pid()}) mais ne répond pas correctement : {detail}. "
             f"Journal : {managed.log_file} ; essayez `make down && make up`"
@@ -105,7 +105,8 @@ def start_service(service: Service, settings: Settings, progress: Progress = pri
     started = time.monotonic()
     process = managed.start(launch.command, launch.env, launch.cwd)
     detail = _wait_healthy(service, settings, process, started)
-    return f"{service.name}: démarré en {time.monotonic() - started:.1f} s (PID {process.pid}, {service.main_port(settings)}), {detail}"
+    elapsed = time.monotonic() - started
+    return f"{service.name}: démarré en {elapsed:.1f} s — PID {process.pid}, {service.main_port(settings)}, {detail}"
 
 
 def bootstrap(settings: Settings) -> str:

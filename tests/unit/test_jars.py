@@ -85,3 +85,34 @@ def test_missing_jar_tells_to_run_setup(tmp_path):
 def test_real_runtime_jars_of_the_test_stack_match_the_lock(stack_settings):
     paths = jars.verified_jars(stack_settings)
     assert [p.name for p in paths] == [spec.name for spec in jars.load_lock()]
+
+
+def _fake_mvn(folder, content: bytes):
+    """Maven Central is out of reach here: a stand-in `mvn` that "downloads" the artifact."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    payload = folder / "artifact.jar"
+    payload.write_bytes(content)
+    script = bin_dir / "mvn"
+    script.write_text(
+        "#!/bin/sh\n"
+        "for arg in \"$@\"; do case $arg in -DoutputDirectory=*) out=${arg#-DoutputDirectory=};; "
+        "-Dartifact=*) art=${arg#-Dartifact=};; esac; done\n"
+        "name=$(echo $art | cut -d: -f2)-$(echo $art | cut -d: -f3).jar\n"
+        f"cp {payload} $out/$name\n"
+    )
+    script.chmod(0o755)
+    return bin_dir
+
+
+def test_maven_source_records_digests_then_refuses_a_changed_jar(tmp_path, monkeypatch):
+    spec = _fake_distribution(tmp_path, b"unused")
+    monkeypatch.setenv("PATH", f"{_fake_mvn(tmp_path, b'maven-jar-v1')}:{__import__('os').environ['PATH']}")
+    settings = load_settings(environ={"LAKEHOUSE_STATE_DIR": str(tmp_path / "state"), "LAKEHOUSE_JAR_SOURCE": "maven"},
+                             env_file=tmp_path / "absent.env")
+    [path] = jars.resolve_jars(settings, progress=lambda _: None, specs=[spec])
+    assert path.name == "fake-1.0.jar"
+    assert jars.verified_jars(settings, specs=[spec]) == [path]
+    path.write_bytes(b"maven-jar-v2")
+    with pytest.raises(jars.JarError, match="attendue"):
+        jars.verified_jars(settings, specs=[spec])
