@@ -10,7 +10,7 @@ VENV_STAMP := $(VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline dbt-debug run test test-unit test-tools bench settings verify-jars compose-config lock clean
 
 help: ## List the targets, one line each
 	@echo "Lakehouse UEMOA — cibles make :"
@@ -38,6 +38,9 @@ status: ## Show each service, its port, PID and health
 
 beeline: ## Open Beeline on the Thrift server (SQL="select 1" runs one statement and exits)
 	@$(CLI) beeline $(if $(SQL),--sql "$(SQL)")
+
+dbt-debug: setup ## Check dbt's connection to the Thrift server (dbt debug)
+	@$(CLI) dbt debug
 
 run: setup ## Run the whole pipeline on the local stack (starts it if needed), then print a summary
 	@$(CLI) run

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from lakehouse import jars, pipeline, stack
 from lakehouse.clients import ServiceUnavailable
@@ -16,8 +17,9 @@ from lakehouse.java import JavaError
 from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
 from lakehouse.services.thrift import spark_environment, spark_home
-from lakehouse.settings import SettingsError, load_settings
+from lakehouse.settings import PROJECT_ROOT, SettingsError, load_settings
 
+DBT_DIR = PROJECT_ROOT / "dbt"
 USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed)
 
 
@@ -62,6 +64,18 @@ def _beeline(args: argparse.Namespace) -> int:
     os.execve(command[0], command, env)
 
 
+def _dbt(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    env = {**os.environ, **settings.as_environment(), "DBT_PROFILES_DIR": str(DBT_DIR)}
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    command = [str(Path(sys.executable).parent / "dbt"), *args.dbt_args]
+    if args.dbt_args and args.dbt_args[0] not in ("--version", "-h", "--help"):
+        command += ["--project-dir", str(DBT_DIR)]
+    sys.stdout.flush()
+    os.chdir(DBT_DIR)
+    os.execve(command[0], command, env)
+
+
 def _run(args: argparse.Namespace) -> int:
     pipeline.run_pipeline(load_settings())
     return 0
@@ -94,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     beeline.add_argument("--sql", help="une requête à exécuter, puis quitter")
     beeline.set_defaults(func=_beeline)
     commands.add_parser("run", help="le pipeline complet").set_defaults(func=_run)
+    dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
+    dbt.set_defaults(func=_dbt)
     commands.add_parser("settings", help="les réglages effectifs (secrets masqués)").set_defaults(func=_settings)
     commands.add_parser("verify-jars", help="revérifie les jars").set_defaults(func=_verify_jars)
     return parser

@@ -36,3 +36,13 @@ def test_beeline_runs_one_statement_and_exits(running_stack):
                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "reponse" in result.stdout and "42" in result.stdout
+
+
+def test_dbt_connects_over_thrift_with_the_rendered_profile(running_stack):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env["LAKEHOUSE_ENV_FILE"] = os.environ["LAKEHOUSE_ENV_FILE"]
+    result = subprocess.run([sys.executable, "-m", "lakehouse", "dbt", "debug", "--no-use-colors"],
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"port: {running_stack.thrift_port}" in result.stdout
+    assert "All checks passed" in result.stdout
