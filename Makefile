@@ -7,10 +7,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
+AIRBYTE_VENV := .venv-airbyte
+AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline dbt-debug run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest dbt-debug run test test-unit test-tools bench settings verify-jars compose-config lock clean
 
 help: ## List the targets, one line each
 	@echo "Lakehouse UEMOA — cibles make :"
@@ -24,7 +26,14 @@ $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
 	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	@touch $@
 
-setup: $(VENV_STAMP) ## Create .venv, install pinned deps, fetch and verify the Spark jars, create conf/lakehouse.env
+$(AIRBYTE_STAMP): ingestion/requirements-airbyte.txt
+	@test -x $(AIRBYTE_VENV)/bin/python || $(PYTHON) -m venv $(AIRBYTE_VENV)
+	@echo "installation du connecteur Airbyte (airbyte-cdk) dans $(AIRBYTE_VENV) ..."
+	@set -o pipefail; $(AIRBYTE_VENV)/bin/python -m pip install $(PIP_FLAGS) -r ingestion/requirements-airbyte.txt 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Create .venv and .venv-airbyte, install pinned deps, fetch and verify the Spark jars, create conf/lakehouse.env
 	@$(CLI) setup
 
 up: setup ## Start SeaweedFS (S3 + Iceberg REST) and the Spark Thrift Server, wait until healthy
@@ -38,6 +47,9 @@ status: ## Show each service, its port, PID and health
 
 beeline: ## Open Beeline on the Thrift server (SQL="select 1" runs one statement and exits)
 	@$(CLI) beeline $(if $(SQL),--sql "$(SQL)")
+
+ingest: setup ## Run the Airbyte connector for every stream and land Parquet + Snappy files in S3 (bronze/)
+	@$(CLI) ingest $(STREAMS)
 
 dbt-debug: setup ## Check dbt's connection to the Thrift server (dbt debug)
 	@$(CLI) dbt debug
@@ -71,10 +83,12 @@ verify-jars: setup ## Re-verify the SHA-256 of every runtime jar
 compose-config: setup test-tools ## Validate docker-compose.yml with conf/lakehouse.env
 	@docker-compose --env-file conf/lakehouse.env -f docker-compose.yml config --quiet && echo "docker-compose.yml valide"
 
-lock: $(VENV_STAMP) ## Re-pin the transitive Python dependencies into conf/python-constraints.txt
+lock: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Re-pin the transitive Python dependencies into conf/python-constraints.txt
 	@{ echo "# Transitive Python dependencies, pinned (pip -c). Regenerate with \`make lock\` after changing pyproject.toml."; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^uemoa-lakehouse'; } > conf/python-constraints.txt
+	@{ sed -n '1,3p' ingestion/requirements-airbyte.txt; $(AIRBYTE_VENV)/bin/python -m pip freeze; } > ingestion/requirements-airbyte.tmp \
+	  && mv ingestion/requirements-airbyte.tmp ingestion/requirements-airbyte.txt
 
-clean: down ## Stop the services and remove .venv and caches (keeps data in .lakehouse/ and ~/.cache)
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+clean: down ## Stop the services and remove the virtualenvs and caches (keeps data in .lakehouse/ and ~/.cache)
+	rm -rf $(VENV) $(AIRBYTE_VENV) .pytest_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

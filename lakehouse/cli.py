@@ -17,10 +17,13 @@ from lakehouse.java import JavaError
 from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
 from lakehouse.services.thrift import spark_environment, spark_home
+from lakehouse_ingestion.connector import ConnectorError
+from lakehouse_ingestion.ingest import IngestError
 from lakehouse.settings import PROJECT_ROOT, SettingsError, load_settings
 
 DBT_DIR = PROJECT_ROOT / "dbt"
-USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed)
+USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed,
+               IngestError, ConnectorError)
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -76,6 +79,15 @@ def _dbt(args: argparse.Namespace) -> int:
     os.execve(command[0], command, env)
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    from lakehouse_ingestion.ingest import run_ingest
+
+    settings = load_settings()
+    stack.up(settings, ["seaweedfs"])
+    run_ingest(settings, args.streams or None)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     pipeline.run_pipeline(load_settings())
     return 0
@@ -108,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     beeline.add_argument("--sql", help="une requête à exécuter, puis quitter")
     beeline.set_defaults(func=_beeline)
     commands.add_parser("run", help="le pipeline complet").set_defaults(func=_run)
+    ingest = commands.add_parser("ingest", help="connecteur Airbyte → fichiers Parquet dans s3://<bucket>/bronze/")
+    ingest.add_argument("streams", nargs="*", help="flux à ingérer (tous par défaut)")
+    ingest.set_defaults(func=_ingest)
     dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
     dbt.set_defaults(func=_dbt)

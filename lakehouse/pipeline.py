@@ -29,8 +29,16 @@ def _start_stack(settings: Settings) -> str:
     return "; ".join(line.split(" — ")[0] for line in reports)
 
 
+def _ingest(settings: Settings) -> str:
+    from lakehouse_ingestion.ingest import run_ingest
+
+    reports = run_ingest(settings, out=lambda line: print(f"    {line}"))
+    return f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers"
+
+
 STEPS: list[Step] = [
     Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
+    Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
 ]
 
 

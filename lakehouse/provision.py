@@ -20,6 +20,7 @@ Progress = Callable[[str], None]
 GENERATED = {
     "LAKEHOUSE_S3_ACCESS_KEY": lambda: "LH" + secrets.token_hex(9).upper(),
     "LAKEHOUSE_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
+    "LAKEHOUSE_BCEAO_API_KEY": lambda: "bceao-" + secrets.token_urlsafe(24),
 }
 
 
