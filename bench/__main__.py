@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 
 from bench.runner import run_benchmarks
-from bench.stack_benchmarks import BENCHMARKS
+from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
+from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
+
+BENCHMARKS = STACK_BENCHMARKS + INGEST_BENCHMARKS
 
 
 def main(names: list[str]) -> int:

@@ -26,13 +26,17 @@ class Benchmark:
     name: str
     description: str
     run: Callable[[], Samples]
+    items: int = 0  # records processed per run, to report a throughput (items per second of the median)
 
 
-def summarize(samples: Samples) -> dict[str, dict[str, float | int]]:
-    return {
-        measure: {"median_s": statistics.median(values), "min_s": min(values), "max_s": max(values), "runs": len(values)}
-        for measure, values in samples.items()
-    }
+def summarize(samples: Samples, items: int = 0) -> dict[str, dict[str, float | int]]:
+    summary: dict[str, dict[str, float | int]] = {}
+    for measure, values in samples.items():
+        median = statistics.median(values)
+        summary[measure] = {"median_s": median, "min_s": min(values), "max_s": max(values), "runs": len(values)}
+        if items:
+            summary[measure]["items_per_s"] = items / median
+    return summary
 
 
 def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path:
@@ -44,7 +48,8 @@ def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "elapsed_s": round(elapsed, 3),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "measures": summarize(samples),
+        "items_per_run": benchmark.items or None,
+        "measures": summarize(samples, benchmark.items),
         "samples_s": samples,
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
@@ -58,11 +63,13 @@ def run_benchmarks(benchmarks: list[Benchmark], out: Callable[[str], None] = pri
         started = time.monotonic()
         samples = benchmark.run()
         path = write_result(benchmark, samples, time.monotonic() - started)
-        for measure, stats in summarize(samples).items():
+        for measure, stats in summarize(samples, benchmark.items).items():
             rows.append((benchmark.name, measure, stats))
         out(f"   -> {path}")
     out("")
-    out(f"{'benchmark':<22} {'mesure':<46} {'médiane':>10} {'min':>10} {'max':>10} {'runs':>5}")
+    out(f"{'benchmark':<22} {'mesure':<46} {'médiane':>10} {'min':>10} {'max':>10} {'runs':>5} {'débit (/s)':>12}")
     for name, measure, stats in rows:
-        out(f"{name:<22} {measure:<46} {stats['median_s']:>9.3f}s {stats['min_s']:>9.3f}s {stats['max_s']:>9.3f}s {stats['runs']:>5}")
+        rate = f"{stats['items_per_s']:>12,.0f}" if "items_per_s" in stats else f"{'':>12}"
+        out(f"{name:<22} {measure:<46} {stats['median_s']:>9.3f}s {stats['min_s']:>9.3f}s {stats['max_s']:>9.3f}s "
+            f"{stats['runs']:>5} {rate}")
     return 0

@@ -2,7 +2,7 @@
 
 Tests and benchmarks never touch the developer's stack (`.lakehouse/`, default ports):
 each throwaway stack gets a settings file in a folder of its own, with every port
-shifted to a base number (`port_base + 1` ... `+ 7`, gRPC ports `+ 10000`).
+shifted to a base number (`port_base + 1` ... `+ 8`, gRPC ports `+ 10000`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
         "LAKEHOUSE_THRIFT_PORT": str(port_base + 7),
         "LAKEHOUSE_S3_ACCESS_KEY": "LHTEST" + secrets.token_hex(6).upper(),
         "LAKEHOUSE_S3_SECRET_KEY": secrets.token_urlsafe(24),
+        "LAKEHOUSE_BCEAO_API_KEY": "test-" + secrets.token_urlsafe(12),
+        "LAKEHOUSE_BCEAO_API_PORT": str(port_base + 8),
+        "LAKEHOUSE_STANDIN_USERS": "200",
+        "LAKEHOUSE_STANDIN_EVENTS": "2000",
         "LAKEHOUSE_SPARK_UI_ENABLED": "false",
         "LAKEHOUSE_SPARK_DRIVER_MEMORY": "1g",
         "LAKEHOUSE_THRIFT_DRIVER_MEMORY": "1g",
