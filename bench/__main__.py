@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from bench.runner import run_benchmarks
@@ -20,4 +21,9 @@ def main(names: list[str]) -> int:
     return run_benchmarks([known[name] for name in names] if names else BENCHMARKS)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # so that every benchmark stops its throwaway stack on SIGTERM too
+
+
+signal.signal(signal.SIGTERM, _interrupt)
 sys.exit(main(sys.argv[1:]))

@@ -19,11 +19,13 @@ from lakehouse.services.process import port_answers
 from lakehouse.services.thrift import spark_environment, spark_home
 from lakehouse_ingestion.connector import ConnectorError
 from lakehouse_ingestion.ingest import IngestError
+from lakehouse_spark.reconcile import ReconciliationFailed
+from lakehouse_spark.register import RegistrationFailed
 from lakehouse.settings import PROJECT_ROOT, SettingsError, load_settings
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed,
-               IngestError, ConnectorError)
+               IngestError, ConnectorError, RegistrationFailed, ReconciliationFailed)
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -88,6 +90,20 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register(args: argparse.Namespace) -> int:
+    from lakehouse_spark.bronze_job import run_register
+
+    run_register(load_settings(), args.streams or None)
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from lakehouse_spark.bronze_job import run_reconcile
+
+    run_reconcile(load_settings(), args.streams or None)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     pipeline.run_pipeline(load_settings())
     return 0
@@ -123,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="connecteur Airbyte → fichiers Parquet dans s3://<bucket>/bronze/")
     ingest.add_argument("streams", nargs="*", help="flux à ingérer (tous par défaut)")
     ingest.set_defaults(func=_ingest)
+    for name, func, text in (("register", _register, "fichiers déposés → tables Iceberg de bronze, une seule fois"),
+                             ("reconcile", _reconcile, "vérifie fichiers déposés = registre + quarantaine, lignes comprises")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("streams", nargs="*", help="flux (tous par défaut)")
+        sub.set_defaults(func=func)
     dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
     dbt.set_defaults(func=_dbt)
