@@ -12,7 +12,7 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest dbt-debug run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest register reconcile dbt-debug run test test-unit test-tools bench settings verify-jars compose-config lock clean
 
 help: ## List the targets, one line each
 	@echo "Lakehouse UEMOA — cibles make :"
@@ -50,6 +50,12 @@ beeline: ## Open Beeline on the Thrift server (SQL="select 1" runs one statement
 
 ingest: setup ## Run the Airbyte connector for every stream and land Parquet + Snappy files in S3 (bronze/)
 	@$(CLI) ingest $(STREAMS)
+
+register: setup ## Register the landed files as Iceberg tables in lakehouse.bronze (exactly once), then reconcile
+	@$(CLI) register $(STREAMS)
+
+reconcile: setup ## Check landed files = ledger + quarantine and rows per file in bronze; fails on any difference
+	@$(CLI) reconcile $(STREAMS)
 
 dbt-debug: setup ## Check dbt's connection to the Thrift server (dbt debug)
 	@$(CLI) dbt debug

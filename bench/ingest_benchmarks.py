@@ -17,7 +17,6 @@ from pathlib import Path
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, _provisioned
 from lakehouse import stack
-from lakehouse.settings import load_settings
 from lakehouse_ingestion.api_server import ApiState, start_api_server
 from lakehouse_ingestion.connector import configured_catalog, connector_config, discover, run_connector
 from lakehouse_ingestion.ingest import run_ingest
@@ -38,9 +37,7 @@ def ingest_raw_events() -> Samples:
             with start_api_server(state) as api:
                 for _ in range(RUNS):
                     bucket = f"bench-{uuid.uuid4().hex[:10]}"
-                    settings = load_settings(environ={**base.values,
-                                                      "LAKEHOUSE_LANDING_BUCKET": bucket,
-                                                      "LAKEHOUSE_INGEST_PAGE_SIZE": "10000"})
+                    settings = base.with_values(LAKEHOUSE_LANDING_BUCKET=bucket, LAKEHOUSE_INGEST_PAGE_SIZE="10000")
                     LakeStore(settings).s3.create_bucket(Bucket=bucket)
                     started = time.perf_counter()
                     [report] = run_ingest(settings, ["raw_events"], api_url=api.url, out=lambda _: None)

@@ -36,9 +36,19 @@ def _ingest(settings: Settings) -> str:
     return f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers"
 
 
+def _register(settings: Settings) -> str:
+    from lakehouse_spark.bronze_job import run_register
+
+    results = run_register(settings, out=lambda line: print(f"    {line}"))
+    rejected = sum(len(r.rejected) for r in results)
+    return (f"{sum(r.files for r in results)} fichiers, {sum(r.rows for r in results)} lignes enregistrés dans bronze"
+            + (f", {rejected} en quarantaine" if rejected else "") + " ; réconciliation OK")
+
+
 STEPS: list[Step] = [
     Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
+    Step("register", "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation", _register),
 ]
 
 

@@ -88,6 +88,14 @@ class Settings:
             return False
         raise SettingsError(f"{PREFIX}{name}={value!r} doit valoir true ou false")
 
+    def with_values(self, **overrides: str) -> Settings:
+        """A copy with some `LAKEHOUSE_*` values replaced (throwaway stacks, tests, benchmarks)."""
+        unknown = [key for key in overrides if key not in self.values]
+        if unknown:
+            raise SettingsError(f"réglages inconnus : {', '.join(unknown)}")
+        return Settings(values={**self.values, **overrides},
+                        origins={**self.origins, **{key: "surcharge" for key in overrides}})
+
     def as_environment(self) -> dict[str, str]:
         """The settings as environment variables, for child processes (dbt, beeline, jobs)."""
         return dict(self.values)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from lakehouse.settings import Settings
 
-NAMESPACE = "bronze"
 # SeaweedFS's REST catalog refuses table names that do not start with a letter or a digit,
 # hence no leading underscore for these bookkeeping tables.
 LEDGER = "ingestion_ledger"
@@ -39,7 +38,7 @@ STREAM_TABLES = {
 
 
 def qualified(settings: Settings, table: str) -> str:
-    return f"{settings.catalog_name}.{NAMESPACE}.{table}"
+    return f"{settings.catalog_name}.{settings.get('BRONZE_NAMESPACE')}.{table}"
 
 
 def table_properties(settings: Settings) -> str:

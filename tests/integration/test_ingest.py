@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from lakehouse.settings import load_settings
 from lakehouse_ingestion import dataset
 from lakehouse_ingestion.api_server import ApiState, start_api_server
 from lakehouse_ingestion.connector import configured_catalog, connector_config, discover
@@ -25,12 +24,11 @@ AIRBYTE_COLUMNS = ["_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", 
 
 
 @pytest.fixture
-def lake(running_stack, tmp_path, monkeypatch):
-    """Settings with a fresh landing bucket (each test starts from an empty landing zone)."""
+def lake(running_stack):
+    """The test stack's settings with a fresh landing bucket (each test starts from an empty landing zone)."""
     bucket = f"landing-{uuid.uuid4().hex[:12]}"
-    overrides = {"LAKEHOUSE_LANDING_BUCKET": bucket, "LAKEHOUSE_INGEST_RETRY_BACKOFF_SECONDS": "0.05",
-                 "LAKEHOUSE_INGEST_MAX_RETRIES": "6", "LAKEHOUSE_INGEST_PAGE_SIZE": "400"}
-    settings = load_settings(environ=overrides)
+    settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=bucket, LAKEHOUSE_INGEST_RETRY_BACKOFF_SECONDS="0.05",
+                                         LAKEHOUSE_INGEST_MAX_RETRIES="6", LAKEHOUSE_INGEST_PAGE_SIZE="400")
     LakeStore(settings).s3.create_bucket(Bucket=bucket)
     return settings
 
@@ -44,8 +42,7 @@ def api(lake):
 
 @pytest.fixture
 def lake_with_key(lake, api):
-    return load_settings(environ={**{k: v for k, v in lake.values.items() if lake.origins[k] == "environnement"},
-                                  "LAKEHOUSE_BCEAO_API_KEY": api.state.api_key})
+    return lake.with_values(LAKEHOUSE_BCEAO_API_KEY=api.state.api_key)
 
 
 def _tables(settings, stream):
@@ -137,8 +134,7 @@ def test_an_api_that_stays_down_fails_clearly_and_lands_nothing(lake_with_key, a
 
 
 def test_wrong_api_key_names_the_cause(lake, api):
-    settings = load_settings(environ={**{k: v for k, v in lake.values.items() if lake.origins[k] == "environnement"},
-                                      "LAKEHOUSE_BCEAO_API_KEY": "not-the-key"})
+    settings = lake.with_values(LAKEHOUSE_BCEAO_API_KEY="not-the-key")
     with pytest.raises(IngestError) as refused:
         run_ingest(settings, ["indicateurs_economiques_uemoa"], api_url=api.url, out=lambda _: None)
     message = str(refused.value)
@@ -166,8 +162,7 @@ def _stream(settings, api, name):
 
 @pytest.mark.parametrize("crash_point", ["staging", "first-copy"])
 def test_a_crash_during_publication_neither_loses_nor_doubles(lake_with_key, api, tmp_path, crash_point):
-    settings = load_settings(environ={**{k: v for k, v in lake_with_key.values.items() if lake_with_key.origins[k] == "environnement"},
-                                      "LAKEHOUSE_LANDING_MAX_FILE_MB": "0.05"})  # several parts
+    settings = lake_with_key.with_values(LAKEHOUSE_LANDING_MAX_FILE_MB="0.05")  # several parts
     stream, config = _stream(settings, api, "raw_events")
     store = LakeStore(settings)
     with pytest.raises(SimulatedCrash):

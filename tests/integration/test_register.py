@@ -1,0 +1,227 @@
+"""Bronze registration on the real stack: exactly once, quarantine, schema drift, crash recovery, reconciliation.
+
+Files are landed with the ingestion's own writer and publisher (what `make ingest` lands),
+or put as raw objects for the bad-input cases. Each test has its own landing bucket and
+its own bronze namespace.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from lakehouse_ingestion.arrow_schema import columns_from_json_schema
+from lakehouse_ingestion.connector import MANIFEST
+from lakehouse_ingestion.lake_store import LakeStore
+from lakehouse_ingestion.parquet_parts import PartWriter
+from lakehouse_spark.reconcile import ReconciliationFailed, reconcile
+from lakehouse_spark.register import FAIL_AFTER_VARIABLE, SimulatedCrash, register
+
+pytestmark = pytest.mark.integration
+SCHEMAS = {s["name"]: s["schema_loader"]["schema"] for s in yaml.safe_load(MANIFEST.read_text())["streams"]}
+
+
+@pytest.fixture
+def bronze(running_stack, spark):
+    suffix = uuid.uuid4().hex[:10]
+    settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=f"reg-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_{suffix}")
+    LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_{suffix}")
+    return settings
+
+
+def land(settings, stream, records, tmp_path, parts=1, schema=None):
+    """Land records as the ingestion does (Airbyte columns, Parquet + Snappy, atomic publication)."""
+    started = datetime.now(timezone.utc)
+    sync_id = int(started.timestamp() * 1000) + int(uuid.uuid4().int % 1000)
+    per_part = max(1, len(records) // parts)
+    writer = PartWriter(stream, columns_from_json_schema(schema or SCHEMAS[stream]), sync_id, started,
+                        tmp_path / str(sync_id), max_input_bytes=10**12)
+    for index, record in enumerate(records, start=1):
+        writer.add(record, 1_700_000_000_000, 10)
+        if index % per_part == 0:
+            writer.flush()
+    return LakeStore(settings).publish(stream, sync_id, writer.finish(), None, frozenset())
+
+
+def indicators(year, countries=("BEN", "CIV")):
+    return [{"pays": p, "annee": year, "trimestre": q, "pib_nominal_milliards_fcfa": 1000.0 + q,
+             "date_publication": "2025-03-31"} for p in countries for q in (1, 2, 3, 4)]
+
+
+def users(start, count):
+    return [{"user_id": f"u{i:07d}", "email": f"user{i}@example.org", "pays": "SEN",
+             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-02-01T00:00:00Z"} for i in range(start, start + count)]
+
+
+def put_raw(settings, stream, name, body: bytes) -> str:
+    key = f"{settings.get('LANDING_PREFIX')}/{stream}/{name}"
+    LakeStore(settings).s3.put_object(Bucket=settings.landing_bucket, Key=key, Body=body)
+    return key
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="snappy")
+    return sink.getvalue()
+
+
+def table(settings, stream):
+    return f"lakehouse.{settings.get('BRONZE_NAMESPACE')}.{stream}"
+
+
+def snapshots(spark, name):
+    return [r.snapshot_id for r in spark.sql(f"SELECT snapshot_id FROM {name}.snapshots ORDER BY committed_at").collect()]
+
+
+def quiet(_line):
+    return None
+
+
+def test_first_run_registers_everything_and_a_second_run_changes_nothing(bronze, spark, tmp_path):
+    land(bronze, "indicateurs_economiques_uemoa", indicators(2023) + indicators(2024), tmp_path, parts=2)
+    land(bronze, "raw_users", users(0, 30), tmp_path, parts=3)
+    results = {r.stream: r for r in register(spark, bronze, ["indicateurs_economiques_uemoa", "raw_users"], quiet)}
+    assert (results["indicateurs_economiques_uemoa"].files, results["indicateurs_economiques_uemoa"].rows) == (2, 16)
+    assert (results["raw_users"].files, results["raw_users"].rows) == (3, 30)
+
+    name = table(bronze, "indicateurs_economiques_uemoa")
+    rows = spark.sql(f"SELECT * FROM {name}").collect()
+    assert len(rows) == 16
+    assert all(r._source_object_key.startswith("bronze/indicateurs_economiques_uemoa/") and r._source_etag
+               and r._registered_at and r._airbyte_raw_id for r in rows)
+    properties = dict(spark.sql(f"SHOW TBLPROPERTIES {name}").collect())
+    assert properties["format-version"] == "2" and properties["write.parquet.compression-codec"] == "snappy"
+    assert [r.partition.annee for r in spark.sql(f"SELECT partition FROM {name}.partitions ORDER BY 1").collect()] == [2023, 2024]
+    assert len(snapshots(spark, name)) == 1  # one commit for the two files
+
+    before = {t: snapshots(spark, table(bronze, t)) for t in ("indicateurs_economiques_uemoa", "raw_users", "ingestion_ledger")}
+    again = {r.stream: r for r in register(spark, bronze, ["indicateurs_economiques_uemoa", "raw_users"], quiet)}
+    assert all(r.files == 0 and r.rows == 0 for r in again.values())
+    assert again["raw_users"].already_registered == 3
+    assert {t: snapshots(spark, table(bronze, t)) for t in before} == before
+    reconcile(spark, bronze, ["indicateurs_economiques_uemoa", "raw_users"], out=quiet)
+
+
+def test_bad_files_go_to_quarantine_with_reasons_while_good_files_register(bronze, spark, tmp_path):
+    land(bronze, "indicateurs_economiques_uemoa", indicators(2023), tmp_path)
+    register(spark, bronze, ["indicateurs_economiques_uemoa"], quiet)
+    land(bronze, "indicateurs_economiques_uemoa", indicators(2024), tmp_path)
+    corrupt = put_raw(bronze, "indicateurs_economiques_uemoa", "2026_01_01_1_0.parquet", b"PAR1 ceci n'est pas du parquet")
+    empty = put_raw(bronze, "indicateurs_economiques_uemoa", "2026_01_01_2_0.parquet", b"")
+    incompatible = put_raw(bronze, "indicateurs_economiques_uemoa", "2026_01_01_3_0.parquet", parquet_bytes(pa.table({
+        "pays": ["MLI"], "annee": ["deux mille vingt-quatre"], "trimestre": [1]})))
+    lines = []
+    [result] = register(spark, bronze, ["indicateurs_economiques_uemoa"], lines.append)
+    assert (result.files, result.rows) == (1, 8)
+    reasons = {key: reason for key, reason, _ in result.rejected}
+    assert reasons == {corrupt: "parquet_illisible", empty: "fichier_vide", incompatible: "schema_incompatible"}
+    assert any("annee" in line and "string" in line and "bigint" in line for line in lines), lines
+    stored = spark.sql(f"SELECT object_key, reason, error_message FROM {table(bronze, 'rejected_files')}").collect()
+    assert {r.object_key: r.reason for r in stored} == reasons and all(r.error_message for r in stored)
+    assert spark.sql(f"SELECT count(*) FROM {table(bronze, 'indicateurs_economiques_uemoa')}").collect()[0][0] == 16
+
+    [again] = register(spark, bronze, ["indicateurs_economiques_uemoa"], quiet)
+    assert again.files == 0 and again.still_quarantined == 3 and not again.rejected
+    [check] = reconcile(spark, bronze, ["indicateurs_economiques_uemoa"], out=quiet)
+    assert (check.landed, check.registered, check.quarantined) == (5, 2, 3)
+
+
+def test_schema_drift_adds_columns_fills_missing_ones_and_accepts_widening(bronze, spark, tmp_path):
+    stream = "raw_users"
+    land(bronze, stream, users(0, 5), tmp_path)
+    register(spark, bronze, [stream], quiet)
+    extended = dict(SCHEMAS[stream], properties={**SCHEMAS[stream]["properties"], "abonnement": {"type": "integer"}})
+    land(bronze, stream, [dict(u, abonnement=3) for u in users(5, 5)], tmp_path, schema=extended)
+    narrower = pa.table({"user_id": ["u9000001"], "email": [None], "abonnement": pa.array([7], pa.int32())})
+    put_raw(bronze, stream, "2026_01_01_4_0.parquet", parquet_bytes(narrower))  # no Airbyte columns, int32
+    [result] = register(spark, bronze, [stream], quiet)
+    assert result.files == 2 and result.added_columns == ["abonnement"] and not result.rejected
+    rows = {r.user_id: r for r in spark.sql(f"SELECT * FROM {table(bronze, stream)}").collect()}
+    assert len(rows) == 11
+    assert rows["u0000000"].abonnement is None and rows["u0000007"].abonnement == 3 and rows["u9000001"].abonnement == 7
+    assert rows["u9000001"].pays is None and rows["u9000001"]._airbyte_raw_id is None
+    column_types = dict((f.name, f.dataType.simpleString()) for f in spark.table(table(bronze, stream)).schema.fields)
+    assert column_types["abonnement"] == "bigint"
+
+    widened = pa.table({"user_id": ["u9000002"], "score": pa.array([1.5], pa.float32())})
+    put_raw(bronze, stream, "2026_01_01_5_0.parquet", parquet_bytes(widened))
+    register(spark, bronze, [stream], quiet)
+    put_raw(bronze, stream, "2026_01_01_6_0.parquet", parquet_bytes(pa.table({"user_id": ["u9000003"], "score": [2.25]})))
+    [result] = register(spark, bronze, [stream], quiet)
+    assert result.widened_columns == ["score"] and not result.rejected
+    scores = dict(spark.sql(f"SELECT user_id, score FROM {table(bronze, stream)} WHERE score IS NOT NULL").collect())
+    assert scores == {"u9000002": 1.5, "u9000003": 2.25}
+    reconcile(spark, bronze, [stream], out=quiet)
+
+
+def test_a_crash_between_data_and_ledger_commits_leaves_every_file_exactly_once(bronze, spark, tmp_path, monkeypatch):
+    stream = "raw_users"
+    land(bronze, stream, users(0, 40), tmp_path, parts=4)
+    monkeypatch.setenv(FAIL_AFTER_VARIABLE, "data-commit")
+    with pytest.raises(SimulatedCrash):
+        register(spark, bronze, [stream], quiet)
+    assert spark.sql(f"SELECT count(*) FROM {table(bronze, stream)}").collect()[0][0] == 40
+    assert spark.sql(f"SELECT count(*) FROM {table(bronze, 'ingestion_ledger')}").collect()[0][0] == 0
+    monkeypatch.delenv(FAIL_AFTER_VARIABLE)
+
+    land(bronze, stream, users(40, 10), tmp_path)
+    lines = []
+    [result] = register(spark, bronze, [stream], lines.append)
+    assert any("reprise" in line and "4 fichiers" in line for line in lines), lines
+    assert (result.files, result.already_registered) == (1, 4)
+    ids = [r.user_id for r in spark.sql(f"SELECT user_id FROM {table(bronze, stream)}").collect()]
+    assert len(ids) == len(set(ids)) == 50
+    recovered = spark.sql(f"SELECT count(*) FROM {table(bronze, 'ingestion_ledger')} WHERE recovered").collect()[0][0]
+    assert recovered == 4
+    reconcile(spark, bronze, [stream], out=quiet)
+
+
+def test_reconciliation_fails_when_bronze_loses_a_row_or_a_file_is_not_registered(bronze, spark, tmp_path):
+    stream = "raw_users"
+    [key] = land(bronze, stream, users(0, 6), tmp_path)
+    register(spark, bronze, [stream], quiet)
+    spark.sql(f"DELETE FROM {table(bronze, stream)} WHERE user_id = 'u0000003'")
+    lines = []
+    with pytest.raises(ReconciliationFailed):
+        reconcile(spark, bronze, [stream], out=lines.append)
+    assert any(key in line and "6 lignes dans le fichier, 5 dans bronze" in line for line in lines), lines
+
+    [late] = land(bronze, stream, users(6, 2), tmp_path)
+    lines.clear()
+    with pytest.raises(ReconciliationFailed):
+        reconcile(spark, bronze, [stream], out=lines.append)
+    assert any(late in line and "ni enregistré ni en quarantaine" in line for line in lines), lines
+
+
+def test_an_object_landed_again_with_new_content_is_a_new_file(bronze, spark, tmp_path):
+    stream = "raw_users"
+    key = put_raw(bronze, stream, "2026_01_01_7_0.parquet", parquet_bytes(pa.table({"user_id": ["u1", "u2"]})))
+    register(spark, bronze, [stream], quiet)
+    put_raw(bronze, stream, "2026_01_01_7_0.parquet", parquet_bytes(pa.table({"user_id": ["u1", "u2", "u3"]})))
+    [result] = register(spark, bronze, [stream], quiet)
+    assert result.relanded == [key] and result.rows == 3
+    reconcile(spark, bronze, [stream], out=quiet)
+
+
+def test_a_thousand_small_files_register_in_one_commit(bronze, spark, running_stack):
+    stream = "raw_events"
+    s3 = LakeStore(bronze).s3
+    for i in range(1000):
+        body = parquet_bytes(pa.table({
+            "event_id": [f"e{i:06d}"], "user_id": ["u0000001"], "event_type": ["page_view"],
+            "occurred_at": pa.array([datetime(2024, 1, 1 + i % 28, tzinfo=timezone.utc)], pa.timestamp("us", tz="UTC"))}))
+        s3.put_object(Bucket=bronze.landing_bucket, Key=f"bronze/{stream}/2026_01_01_{i}_0.parquet", Body=body)
+    [result] = register(spark, bronze, [stream], quiet)
+    assert (result.files, result.rows) == (1000, 1000)
+    name = table(bronze, stream)
+    assert len(snapshots(spark, name)) == 1
+    assert spark.sql(f"SELECT count(DISTINCT event_id) FROM {name}").collect()[0][0] == 1000
+    assert spark.sql(f"SELECT count(*) FROM {name}.partitions").collect()[0][0] == 28  # days(occurred_at)
+    reconcile(spark, bronze, [stream], out=quiet)
