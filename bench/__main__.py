@@ -7,9 +7,10 @@ import sys
 
 from bench.runner import run_benchmarks
 from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
+from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
 
-BENCHMARKS = STACK_BENCHMARKS + INGEST_BENCHMARKS
+BENCHMARKS = STACK_BENCHMARKS + INGEST_BENCHMARKS + REGISTER_BENCHMARKS
 
 
 def main(names: list[str]) -> int:

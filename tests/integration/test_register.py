@@ -225,3 +225,20 @@ def test_a_thousand_small_files_register_in_one_commit(bronze, spark, running_st
     assert spark.sql(f"SELECT count(DISTINCT event_id) FROM {name}").collect()[0][0] == 1000
     assert spark.sql(f"SELECT count(*) FROM {name}.partitions").collect()[0][0] == 28  # days(occurred_at)
     reconcile(spark, bronze, [stream], out=quiet)
+
+
+def test_an_unreachable_catalog_fails_with_a_clear_message_and_non_zero_exit(running_stack):
+    import os
+    import subprocess
+    import sys
+
+    from lakehouse.settings import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env.update(LAKEHOUSE_ENV_FILE=os.environ["LAKEHOUSE_ENV_FILE"], LAKEHOUSE_CATALOG_URI="http://127.0.0.1:9")
+    result = subprocess.run([sys.executable, "-m", "lakehouse", "register"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ERREUR : catalogue Iceberg ou S3 injoignable"), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
