@@ -12,7 +12,7 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest register reconcile dbt-debug run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs run test test-unit test-tools bench settings verify-jars compose-config lock clean
 
 help: ## List the targets, one line each
 	@echo "Lakehouse UEMOA — cibles make :"
@@ -59,6 +59,18 @@ reconcile: setup ## Check landed files = ledger + quarantine and rows per file i
 
 dbt-debug: setup ## Check dbt's connection to the Thrift server (dbt debug)
 	@$(CLI) dbt debug
+
+dbt-run: setup ## Build the silver and gold models through the Thrift server (dbt run, seeds first)
+	@$(CLI) dbt seed && $(CLI) dbt run
+
+dbt-test: setup ## Run the dbt data tests and unit tests
+	@$(CLI) dbt test
+
+dbt-build: setup ## Seeds, models and tests in dependency order (dbt build): the pipeline's dbt step
+	@$(CLI) dbt build
+
+dbt-docs: setup ## Generate the static dbt documentation site into dbt/target/static_index.html
+	@$(CLI) dbt docs generate --static && echo "documentation : dbt/target/static_index.html"
 
 run: setup ## Run the whole pipeline on the local stack (starts it if needed), then print a summary
 	@$(CLI) run

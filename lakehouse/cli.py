@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from lakehouse import jars, pipeline, stack
 from lakehouse.clients import ServiceUnavailable
+from lakehouse.dbt_runner import DbtFailed
 from lakehouse.java import JavaError
 from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
@@ -21,11 +21,10 @@ from lakehouse_ingestion.connector import ConnectorError
 from lakehouse_ingestion.ingest import IngestError
 from lakehouse_spark.reconcile import ReconciliationFailed
 from lakehouse_spark.register import RegistrationFailed
-from lakehouse.settings import PROJECT_ROOT, SettingsError, load_settings
+from lakehouse.settings import SettingsError, load_settings
 
-DBT_DIR = PROJECT_ROOT / "dbt"
 USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed,
-               IngestError, ConnectorError, RegistrationFailed, ReconciliationFailed)
+               IngestError, ConnectorError, RegistrationFailed, ReconciliationFailed, DbtFailed)
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -70,14 +69,11 @@ def _beeline(args: argparse.Namespace) -> int:
 
 
 def _dbt(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    env = {**os.environ, **settings.as_environment(), "DBT_PROFILES_DIR": str(DBT_DIR)}
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    command = [str(Path(sys.executable).parent / "dbt"), *args.dbt_args]
-    if args.dbt_args and args.dbt_args[0] not in ("--version", "-h", "--help"):
-        command += ["--project-dir", str(DBT_DIR)]
+    from lakehouse.dbt_runner import dbt_command
+
+    command, env, cwd = dbt_command(load_settings(), args.dbt_args)
     sys.stdout.flush()
-    os.chdir(DBT_DIR)
+    os.chdir(cwd)
     os.execve(command[0], command, env)
 
 

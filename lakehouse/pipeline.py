@@ -45,10 +45,17 @@ def _register(settings: Settings) -> str:
             + (f", {rejected} en quarantaine" if rejected else "") + " ; réconciliation OK")
 
 
+def _dbt_build(settings: Settings) -> str:
+    from lakehouse.dbt_runner import dbt_build
+
+    return dbt_build(settings)
+
+
 STEPS: list[Step] = [
     Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
     Step("register", "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation", _register),
+    Step("dbt-build", "dbt build sur Thrift : silver (dim_uemoa_indicators) et gold (marts), tests compris", _dbt_build),
 ]
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from lakehouse import pipeline
-from lakehouse.settings import PROJECT_ROOT
+from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -17,10 +13,7 @@ pytestmark = pytest.mark.integration
 def test_run_prints_each_step_and_a_summary_with_row_counts(spark, running_stack):
     spark.sql("CREATE OR REPLACE TABLE lakehouse.bronze.rt_summary (n INT) USING iceberg")
     spark.sql("INSERT INTO bronze.rt_summary SELECT id FROM range(1234)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["LAKEHOUSE_ENV_FILE"] = os.environ["LAKEHOUSE_ENV_FILE"]
-    result = subprocess.run([sys.executable, "-m", "lakehouse", "run"], cwd=PROJECT_ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = run_cli("run", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     total = len(pipeline.STEPS)

@@ -22,6 +22,7 @@ from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_ingestion.parquet_parts import PartWriter
 from lakehouse_spark.reconcile import ReconciliationFailed, reconcile
 from lakehouse_spark.register import FAIL_AFTER_VARIABLE, SimulatedCrash, register
+from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
 SCHEMAS = {s["name"]: s["schema_loader"]["schema"] for s in yaml.safe_load(MANIFEST.read_text())["streams"]}
@@ -228,16 +229,7 @@ def test_a_thousand_small_files_register_in_one_commit(bronze, spark, running_st
 
 
 def test_an_unreachable_catalog_fails_with_a_clear_message_and_non_zero_exit(running_stack):
-    import os
-    import subprocess
-    import sys
-
-    from lakehouse.settings import PROJECT_ROOT
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env.update(LAKEHOUSE_ENV_FILE=os.environ["LAKEHOUSE_ENV_FILE"], LAKEHOUSE_CATALOG_URI="http://127.0.0.1:9")
-    result = subprocess.run([sys.executable, "-m", "lakehouse", "register"], cwd=PROJECT_ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = run_cli("register", LAKEHOUSE_CATALOG_URI="http://127.0.0.1:9")
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ERREUR : catalogue Iceberg ou S3 injoignable"), result.stderr[-2000:]

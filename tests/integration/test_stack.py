@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,17 +13,11 @@ from lakehouse import jars, stack
 from lakehouse.clients import ServiceUnavailable, catalog_token, s3_client
 from lakehouse.services import SeaweedFS
 from lakehouse.services.process import pid_is_running, port_is_free
-from lakehouse.settings import PROJECT_ROOT, load_settings
+from lakehouse.settings import load_settings
+from tests.cli_runner import run_cli
 from lakehouse.sandbox import sandbox_settings, write_sandbox_env
 
 pytestmark = pytest.mark.integration
-
-
-def _cli(env_file, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["LAKEHOUSE_ENV_FILE"] = str(env_file)
-    return subprocess.run([sys.executable, "-m", "lakehouse", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_up_twice_is_a_no_op(running_stack):
@@ -77,7 +69,7 @@ def test_busy_port_fails_with_a_one_line_cause(tmp_path):
     with socket.socket() as squatter:
         squatter.bind((host, port))
         squatter.listen()
-        result = _cli(env_file, "up", "seaweedfs")
+        result = run_cli("up", "seaweedfs", env_file=env_file)
     assert result.returncode == 1
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1, message
@@ -122,7 +114,7 @@ def test_stale_pid_file_is_reported_and_replaced(tmp_path):
 def test_service_dying_at_start_names_the_cause_and_the_log(tmp_path):
     env_file = write_sandbox_env(tmp_path, 25000, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
     jars.resolve_jars(load_settings(environ={}, env_file=env_file), progress=lambda _: None)
-    result = _cli(env_file, "up", "thrift")
+    result = run_cli("up", "thrift", env_file=env_file)
     assert result.returncode == 1
     message = result.stderr.strip()
     assert "s'est arrêté pendant le démarrage" in message

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from lakehouse.clients import hive_query
-from lakehouse.settings import PROJECT_ROOT
+from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +26,13 @@ def test_thrift_sees_tables_written_by_a_spark_job(spark, running_stack):
 
 
 def test_beeline_runs_one_statement_and_exits(running_stack):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["LAKEHOUSE_ENV_FILE"] = os.environ["LAKEHOUSE_ENV_FILE"]
-    result = subprocess.run([sys.executable, "-m", "lakehouse", "beeline", "--sql", "SELECT 40 + 2 AS reponse"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = run_cli("beeline", "--sql", "SELECT 40 + 2 AS reponse", timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "reponse" in result.stdout and "42" in result.stdout
 
 
 def test_dbt_connects_over_thrift_with_the_rendered_profile(running_stack):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["LAKEHOUSE_ENV_FILE"] = os.environ["LAKEHOUSE_ENV_FILE"]
-    result = subprocess.run([sys.executable, "-m", "lakehouse", "dbt", "debug", "--no-use-colors"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = run_cli("dbt", "debug", "--no-use-colors")
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"port: {running_stack.thrift_port}" in result.stdout
     assert "All checks passed" in result.stdout

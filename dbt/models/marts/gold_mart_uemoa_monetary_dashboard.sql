@@ -1,0 +1,27 @@
+{{ config(materialized='table', schema='gold', partition_by=['annee']) }}
+
+-- Tableau de bord monétaire : agrégats, variation annuelle de M2, profondeur financière.
+with quarters as (
+    select *, annee * 4 + trimestre - 1 as indice_trimestre
+    from {{ ref('dim_uemoa_indicators') }}
+),
+
+enriched as (
+    select
+        pays, pays_nom, annee, trimestre, date_trimestre,
+        masse_monetaire_m1, masse_monetaire_m2, masse_monetaire_m3, credits_economie,
+        {{ prev_year('masse_monetaire_m2') }} as masse_monetaire_m2_annee_precedente,
+        {{ sum_4t('pib_nominal') }} as pib_nominal_4t
+    from quarters
+)
+
+select
+    pays, pays_nom, annee, trimestre, date_trimestre,
+    {{ measure('masse_monetaire_m1') }} as masse_monetaire_m1,
+    {{ measure('masse_monetaire_m2') }} as masse_monetaire_m2,
+    {{ measure('masse_monetaire_m3') }} as masse_monetaire_m3,
+    {{ measure(ratio('masse_monetaire_m2 - masse_monetaire_m2_annee_precedente', 'masse_monetaire_m2_annee_precedente') ~ ' * 100') }}
+        as masse_monetaire_variation_pct,
+    {{ measure(ratio('credits_economie', 'pib_nominal_4t') ~ ' * 100') }} as credits_economie_pib_pct,
+    {{ measure(ratio('masse_monetaire_m2', 'pib_nominal_4t') ~ ' * 100') }} as taux_liquidite_pct
+from enriched

@@ -1,0 +1,22 @@
+{{ config(materialized='ephemeral') }}
+
+-- Every bronze row with, when it cannot enter the dimension, the reason why (motif).
+with bronze_rows as (
+    select * from {{ source('bronze', 'indicateurs_economiques_uemoa') }}
+),
+
+checked as (
+    select
+        *,
+        case
+            when pays is null then 'pays manquant'
+            when annee is null then 'annee manquante'
+            when trimestre is null then 'trimestre manquant'
+            when trimestre not between 1 and 4 then 'trimestre hors 1-4'
+            when pib_nominal_milliards_fcfa is null then 'pib_nominal manquant'
+            when pib_nominal_milliards_fcfa <= 0 then 'pib_nominal négatif ou nul'
+        end as motif
+    from bronze_rows
+)
+
+select * from checked

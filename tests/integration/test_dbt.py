@@ -1,0 +1,146 @@
+"""dbt-spark over Thrift on the real stack: silver and gold built from bronze, figures checked
+against values computed independently in Python from the published dataset; a revised vintage
+landed later changes silver and gold on the next build."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+import requests
+
+from lakehouse.clients import hive_query
+from lakehouse_ingestion import dataset
+from lakehouse_ingestion.api_server import ApiState, start_api_server
+from lakehouse_ingestion.ingest import run_ingest
+from lakehouse_ingestion.lake_store import LakeStore
+from lakehouse_spark.register import register
+from tests.cli_runner import run_cli
+
+pytestmark = pytest.mark.integration
+STREAM = "indicateurs_economiques_uemoa"
+CENT = Decimal("0.01")
+
+
+def amount(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+def measure(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(CENT, ROUND_HALF_UP)
+
+
+def ratio(numerator, denominator):
+    return None if numerator is None or denominator is None or denominator <= 0 else numerator / denominator
+
+
+class Expected:
+    """Gold figures recomputed from the dataset's published rows, with the issue's definitions."""
+
+    def __init__(self, vintage: int):
+        self.rows = {(r["pays"], r["annee"], r["trimestre"]): r for r in dataset.indicator_records(vintage=vintage)}
+
+    def value(self, key, field):
+        row = self.rows.get(key)
+        return None if row is None else amount(row[f"{field}_milliards_fcfa"] if f"{field}_milliards_fcfa" in row else row[field])
+
+    def prev_year(self, key, field):
+        pays, annee, trimestre = key
+        return self.value((pays, annee - 1, trimestre), field)
+
+    def sum_4t(self, key, field):
+        pays, annee, trimestre = key
+        index = annee * 4 + trimestre - 1
+        values = [self.value((pays, i // 4, i % 4 + 1), field) for i in range(index - 3, index + 1)]
+        return None if any(v is None for v in values) else sum(values)
+
+    def growth(self, key, field):
+        current, previous = self.value(key, field), self.prev_year(key, field)
+        change = ratio(None if previous is None else current - previous, previous)
+        return measure(None if change is None else change * 100)
+
+
+@pytest.fixture(scope="module")
+def built(running_stack, spark, tmp_path_factory):
+    """Indicators ingested (vintage 1) by the real connector, registered in bronze, then `dbt build`."""
+    suffix = uuid.uuid4().hex[:8]
+    settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=f"dbt-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_dbt_{suffix}")
+    LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_dbt_{suffix}")
+    state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=10, events=10)
+    with start_api_server(state) as api:
+        def load_and_build():
+            run_ingest(settings, [STREAM], api_url=api.url, out=lambda _: None)
+            register(spark, settings, [STREAM], out=lambda _: None)
+            result = run_cli("dbt", "build", "--no-use-colors", timeout=900,
+                             LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
+                             LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"))
+            assert result.returncode == 0, result.stdout[-4000:]
+            return result
+
+        first = load_and_build()
+        yield {"settings": settings, "api": api, "rebuild": load_and_build, "first": first}
+
+
+def gold(settings, table, key, columns):
+    pays, annee, trimestre = key
+    rows = hive_query(settings, f"SELECT {', '.join(columns)} FROM lakehouse.gold.{table} "
+                                f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}")
+    assert len(rows) == 1, (table, key, rows)
+    return dict(zip(columns, rows[0]))
+
+
+def test_dbt_build_passes_and_silver_has_one_row_per_quarter(built, running_stack):
+    assert "ERROR=0" in built["first"].stdout and "PASS=" in built["first"].stdout
+    assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators") == [(480,)]
+    assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.rejets_uemoa_indicators") == [(0,)]
+    types = {row[0]: row[1] for row in hive_query(running_stack, "DESCRIBE lakehouse.silver.dim_uemoa_indicators")}
+    assert types["pib_nominal"] == "decimal(18,2)" and types["date_trimestre"] == "date"
+
+
+@pytest.mark.parametrize("key", [("CIV", 2023, 2), ("SEN", 2024, 4), ("GNB", 2011, 1), ("BEN", 2010, 3)])
+def test_gold_figures_match_an_independent_computation(built, running_stack, key):
+    expected = Expected(vintage=1)
+    growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", key, ["pib_reel_yoy_pct", "pib_nominal_yoy_pct", "pib_reel_annee_precedente"])
+    assert growth["pib_reel_yoy_pct"] == expected.growth(key, "pib_reel")
+    assert growth["pib_nominal_yoy_pct"] == expected.growth(key, "pib_nominal")
+    assert growth["pib_reel_annee_precedente"] == expected.prev_year(key, "pib_reel")
+
+    stability = gold(running_stack, "gold_mart_uemoa_external_stability", key,
+                     ["ratio_endettement_pct", "couverture_importations_mois", "ouverture_commerciale_pct"])
+    pib_4t = expected.sum_4t(key, "pib_nominal")
+    debt = expected.value(key, "dette_publique_totale")
+    assert stability["ratio_endettement_pct"] == measure(None if pib_4t is None else ratio(debt, pib_4t) * 100)
+    imports_4t = expected.sum_4t(key, "importations")
+    cover = None if imports_4t is None else ratio(expected.value(key, "avoirs_exterieurs_nets"), imports_4t / 12)
+    assert stability["couverture_importations_mois"] == measure(cover)
+
+    finance = gold(running_stack, "gold_mart_uemoa_public_finance", key, ["solde_budgetaire_pib_pct", "recettes_depenses_pct"])
+    balance_4t = expected.sum_4t(key, "solde_budgetaire")
+    assert finance["solde_budgetaire_pib_pct"] == measure(None if pib_4t is None else ratio(balance_4t, pib_4t) * 100)
+
+    trade = gold(running_stack, "gold_mart_uemoa_external_trade", key, ["balance_commerciale", "taux_couverture_pct"])
+    exports, imports = expected.value(key, "exportations"), expected.value(key, "importations")
+    assert trade["balance_commerciale"] == measure(exports - imports)
+    assert trade["taux_couverture_pct"] == measure(ratio(exports, imports) * 100)
+
+    monetary = gold(running_stack, "gold_mart_uemoa_monetary_dashboard", key, ["taux_liquidite_pct", "masse_monetaire_m3"])
+    m2 = expected.value(key, "masse_monetaire_m2")
+    assert monetary["taux_liquidite_pct"] == measure(None if pib_4t is None else ratio(m2, pib_4t) * 100)
+    assert monetary["masse_monetaire_m3"] is None
+
+
+def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(built, running_stack):
+    revised = sorted(dataset.revised_keys())[0]
+    requests.post(f"{built['api'].url}/admin/state", json={"vintage": 2}, timeout=10).raise_for_status()
+    built["rebuild"]()
+    pays, annee, trimestre = revised
+    [(published, pib)] = hive_query(running_stack, "SELECT cast(date_publication as string), pib_nominal "
+                                                   "FROM lakehouse.silver.dim_uemoa_indicators "
+                                                   f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}")
+    expected = Expected(vintage=2)
+    assert published == "2025-06-30" and pib == expected.value(revised, "pib_nominal")
+    growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", revised, ["pib_nominal_yoy_pct"])
+    assert growth["pib_nominal_yoy_pct"] == expected.growth(revised, "pib_nominal")
+    assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators") == [(480,)]
