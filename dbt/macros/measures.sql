@@ -16,9 +16,12 @@
           then sum({{ column }}) over ({{ quarter_window(3) }}) end)
 {%- endmacro %}
 
-{#- prev_year(x): x for the same quarter of the previous year (null if that quarter is absent). -#}
-{% macro prev_year(column) -%}
-    max({{ column }}) over (partition by pays order by indice_trimestre range between 4 preceding and 4 preceding)
+{#- prev_year(x): x for the same quarter of the previous year (null if that quarter is absent).
+    `partition_by` is the country by default; none for union-wide series. -#}
+{% macro prev_year(column, partition_by='pays') -%}
+    max({{ column }}) over (
+        {% if partition_by %}partition by {{ partition_by }}{% endif %}
+        order by indice_trimestre range between 4 preceding and 4 preceding)
 {%- endmacro %}
 
 {#- A gold measure: rounded half-up to 2 decimals from the unrounded value, as DECIMAL(18,2). -#}

@@ -144,3 +144,35 @@ def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(built, runn
     growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", revised, ["pib_nominal_yoy_pct"])
     assert growth["pib_nominal_yoy_pct"] == expected.growth(revised, "pib_nominal")
     assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators") == [(480,)]
+
+
+def test_union_aggregates_and_convergence_match_an_independent_computation(built, running_stack):
+    expected = Expected(vintage=2 if _revised_already(running_stack) else 1)
+    annee, trimestre = 2023, 2
+    keys = [(pays, annee, trimestre) for pays in dataset.COUNTRIES]
+    [row] = hive_query(running_stack, "SELECT nombre_pays, pib_nominal, taux_inflation_pct, pib_reel_yoy_pct "
+                                      f"FROM lakehouse.gold.gold_mart_uemoa_union_aggregates WHERE annee = {annee} AND trimestre = {trimestre}")
+    pib = sum(expected.value(k, "pib_nominal") for k in keys)
+    inflation = sum(expected.value(k, "taux_inflation_pct") * expected.value(k, "pib_nominal") for k in keys) / pib
+    real = sum(expected.value(k, "pib_reel") for k in keys)
+    real_before = sum(expected.value((p, annee - 1, trimestre), "pib_reel") for p, _, _ in keys)
+    assert row == (8, measure(pib), measure(inflation), measure((real - real_before) / real_before * 100))
+    quarters = hive_query(running_stack, "SELECT count(*) FROM lakehouse.gold.gold_mart_uemoa_union_aggregates")
+    assert quarters == [(60,)]
+
+    for pays in ("CIV", "NER"):
+        year = [(pays, annee, q) for q in (1, 2, 3, 4)]
+        pib_year = sum(expected.value(k, "pib_nominal") for k in year)
+        balance = measure(sum(expected.value(k, "solde_budgetaire") for k in year) / pib_year * 100)
+        inflation = measure(sum(expected.value(k, "taux_inflation_pct") for k in year) / 4)
+        debt = measure(expected.value(year[-1], "dette_publique_totale") / pib_year * 100)
+        [row] = hive_query(running_stack, "SELECT solde_budgetaire_pib_pct, critere_solde_respecte, inflation_moyenne_pct, "
+                                          "critere_inflation_respecte, dette_pib_pct, critere_dette_respecte, nombre_criteres_respectes "
+                                          f"FROM lakehouse.gold.gold_mart_uemoa_convergence WHERE pays = '{pays}' AND annee = {annee}")
+        flags = (balance >= -3, inflation <= 3, debt <= 70)
+        assert row == (balance, flags[0], inflation, flags[1], debt, flags[2], sum(flags))
+
+
+def _revised_already(settings) -> bool:
+    return hive_query(settings, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators "
+                                "WHERE date_publication = date'2025-06-30'") != [(0,)]
