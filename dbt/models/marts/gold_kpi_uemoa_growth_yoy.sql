@@ -2,8 +2,7 @@
 
 -- Croissance en glissement annuel du PIB réel et nominal, par pays et trimestre.
 with quarters as (
-    select *, annee * 4 + trimestre - 1 as indice_trimestre
-    from {{ ref('dim_uemoa_indicators') }}
+    select * from {{ ref('int_trimestres_indexes') }}
 ),
 
 with_previous_year as (

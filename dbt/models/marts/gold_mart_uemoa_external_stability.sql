@@ -2,8 +2,7 @@
 
 -- Soutenabilité extérieure : stocks rapportés aux flux des 4 derniers trimestres.
 with quarters as (
-    select *, annee * 4 + trimestre - 1 as indice_trimestre
-    from {{ ref('dim_uemoa_indicators') }}
+    select * from {{ ref('int_trimestres_indexes') }}
 ),
 
 rolling as (

@@ -2,8 +2,7 @@
 
 -- Tableau de bord monétaire : agrégats, variation annuelle de M2, profondeur financière.
 with quarters as (
-    select *, annee * 4 + trimestre - 1 as indice_trimestre
-    from {{ ref('dim_uemoa_indicators') }}
+    select * from {{ ref('int_trimestres_indexes') }}
 ),
 
 enriched as (

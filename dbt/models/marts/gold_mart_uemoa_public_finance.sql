@@ -2,8 +2,7 @@
 
 -- Finances publiques : solde et recettes sur 4 trimestres glissants, dette rapportée au PIB annuel.
 with quarters as (
-    select *, annee * 4 + trimestre - 1 as indice_trimestre
-    from {{ ref('dim_uemoa_indicators') }}
+    select * from {{ ref('int_trimestres_indexes') }}
 ),
 
 rolling as (
