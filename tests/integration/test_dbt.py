@@ -68,11 +68,11 @@ def built(running_stack, spark, tmp_path_factory):
     settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=f"dbt-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_dbt_{suffix}")
     LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_dbt_{suffix}")
-    state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=10, events=10)
+    state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=50, events=300)
     with start_api_server(state) as api:
         def load_and_build():
-            run_ingest(settings, [STREAM], api_url=api.url, out=lambda _: None)
-            register(spark, settings, [STREAM], out=lambda _: None)
+            run_ingest(settings, api_url=api.url, out=lambda _: None)
+            register(spark, settings, out=lambda _: None)
             result = run_cli("dbt", "build", "--no-use-colors", timeout=900,
                              LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
                              LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"))
@@ -176,3 +176,17 @@ def test_union_aggregates_and_convergence_match_an_independent_computation(built
 def _revised_already(settings) -> bool:
     return hive_query(settings, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators "
                                 "WHERE date_publication = date'2025-06-30'") != [(0,)]
+
+
+def test_staging_keeps_the_latest_user_and_each_event_once_incrementally(built, running_stack):
+    api = built["api"].url
+    before = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
+    requests.post(f"{api}/admin/touch-users", json={"count": 3, "updated_at": "2026-06-01T00:00:00Z"}, timeout=10).raise_for_status()
+    requests.post(f"{api}/admin/append-events", json={"count": 20}, timeout=10).raise_for_status()
+    built["rebuild"]()
+    users = dict(hive_query(running_stack, "SELECT user_id, email FROM lakehouse.silver.stg_users"))
+    assert len(users) == 50
+    assert all(users[f"u{i:07d}"].startswith("new.") for i in range(3))
+    assert not users["u0000003"].startswith("new.")
+    after = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
+    assert after[0] == after[1] == before[0] + 20
