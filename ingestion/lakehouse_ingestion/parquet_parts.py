@@ -115,8 +115,6 @@ class PartWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path, compression=COMPRESSION)
         self.parts.append(LocalPart(name=name, path=path, rows=table.num_rows, size=path.stat().st_size))
-        for column in extra_columns:
-            del self._values[column.name]
         self._reset()
 
     def finish(self) -> list[LocalPart]:
