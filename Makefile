@@ -12,7 +12,7 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness run test test-unit test-tools bench settings verify-jars compose-config lock clean
 
 help: ## List the targets, one line each
 	@echo "Lakehouse UEMOA — cibles make :"
@@ -71,6 +71,9 @@ dbt-build: setup ## Seeds, models and tests in dependency order (dbt build): the
 
 dbt-docs: setup ## Generate the static dbt documentation site into dbt/target/static_index.html
 	@$(CLI) dbt docs generate --static && echo "documentation : dbt/target/static_index.html"
+
+dbt-freshness: setup ## Check the bronze sources' freshness (dbt source freshness on _airbyte_extracted_at); fails past error_after
+	@$(CLI) dbt source freshness
 
 run: setup ## Run the whole pipeline on the local stack (starts it if needed), then print a summary
 	@$(CLI) run

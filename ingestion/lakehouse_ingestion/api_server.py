@@ -58,7 +58,7 @@ class ApiState:
     down: bool = False  # every /api request answers 503
     slow_ms: int = 0  # sleep before answering /api requests
     malformed: bool = False  # CIV 2024Q4 carries pib_nominal "n/a"
-    user_updates: dict[int, str] = field(default_factory=dict)  # user index -> updated_at
+    user_updates: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # index -> (updated_at, pays)
     requests_by_path: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _updates_version: int = field(default=0, init=False, repr=False, compare=False)
@@ -84,10 +84,10 @@ class ApiState:
                     return status
         return None
 
-    def touch_users(self, count: int, updated_at: str) -> None:
-        """Users 0..count-1 were updated at `updated_at`: new time, new email."""
+    def touch_users(self, count: int, updated_at: str, pays: str | None = None) -> None:
+        """Users 0..count-1 were updated at `updated_at`: new time, new email, and new country if given."""
         with self.lock:
-            self.user_updates.update(dict.fromkeys(range(count), updated_at))
+            self.user_updates.update(dict.fromkeys(range(count), (updated_at, pays)))
             self._updates_version += 1
 
     def append_events(self, count: int) -> None:
@@ -99,7 +99,10 @@ class ApiState:
         record = dataset.user_record(i, self.seed)
         touched = self.user_updates.get(i)
         if touched is not None:
-            record.update(updated_at=touched, email="new." + record["email"])
+            updated_at, pays = touched
+            record.update(updated_at=updated_at, email="new." + record["email"])
+            if pays is not None:
+                record["pays"] = pays
         return record
 
     def sorted_users(self) -> list[tuple[float, str, int]]:
@@ -280,8 +283,11 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(count, int) or not 0 <= count <= state.users:
                 raise ApiError(400, f"count must be an integer between 0 and {state.users}")
             updated_at = dataset.iso_utc(int(parse_time(str(body.get("updated_at", "")))))
-            state.touch_users(count, updated_at)
-            self._send(200, {"touched": count, "updated_at": updated_at})
+            pays = body.get("pays")
+            if pays is not None and pays not in dataset.COUNTRIES:
+                raise ApiError(400, f"pays must be one of {', '.join(dataset.COUNTRIES)}")
+            state.touch_users(count, updated_at, pays)
+            self._send(200, {"touched": count, "updated_at": updated_at, "pays": pays})
         elif (method, path) == ("POST", "/admin/append-events"):
             count = self._body().get("count")
             if not isinstance(count, int) or count < 0:

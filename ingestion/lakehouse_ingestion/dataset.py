@@ -208,7 +208,7 @@ def revised_keys(seed: int = DEFAULT_SEED) -> set[tuple[str, int, int]]:
 
 USERS_START = 1672531200  # 2023-01-01T00:00:00Z
 USERS_SPAN_MINUTES = 731 * 24 * 60  # through 2024-12-31T23:59Z
-EVENTS_START = 1704067200  # 2024-01-01T00:00:00Z
+EVENTS_START = 1735689600  # 2025-01-01T00:00:00Z, after every account's creation
 EVENT_STEP_SECONDS = 7  # event i occurs in [start + 7 i, start + 7 i + 6]
 EVENTS_PER_SESSION = 8
 EVENT_TYPES = ("page_view", "download", "search", "subscribe")

@@ -4,6 +4,7 @@ landed later changes silver and gold on the next build."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,8 +12,9 @@ import pytest
 import requests
 
 from lakehouse.clients import hive_query
+from lakehouse.settings import PROJECT_ROOT
 from lakehouse_ingestion import dataset
-from lakehouse_ingestion.api_server import ApiState, start_api_server
+from lakehouse_ingestion.api_server import ApiState, parse_time, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_spark.register import register
@@ -173,6 +175,38 @@ def test_union_aggregates_and_convergence_match_an_independent_computation(built
         assert row == (balance, flags[0], inflation, flags[1], debt, flags[2], sum(flags))
 
 
+def expected_events_enriched(events: int, users: int, moved: dict[str, str]) -> dict:
+    """fct_events_enriched recomputed in Python from the dataset: event_id -> (pays, account age in days,
+    events in session, session duration in seconds, rank in session). `moved`: user_id -> new country."""
+    records = [dataset.event_record(i, users=users) for i in range(events)]
+    seconds = {r["event_id"]: int(parse_time(r["occurred_at"])) for r in records}
+    sessions: dict[str, list[str]] = {}
+    for record in records:
+        sessions.setdefault(record["session_id"], []).append(record["event_id"])
+    expected = {}
+    for record in records:
+        user = dataset.user_record(int(record["user_id"][1:]))
+        members = sorted(sessions[record["session_id"]], key=lambda e: (seconds[e], e))
+        span = [seconds[e] for e in members]
+        expected[record["event_id"]] = (
+            moved.get(record["user_id"], user["pays"]),
+            (seconds[record["event_id"]] - int(parse_time(user["created_at"]))) // 86400,
+            len(members), max(span) - min(span), members.index(record["event_id"]) + 1)
+    return expected
+
+
+def events_enriched(settings) -> dict:
+    rows = hive_query(settings, "SELECT event_id, pays_utilisateur, anciennete_compte_jours, evenements_session, "
+                                "duree_session_secondes, rang_dans_session FROM lakehouse.gold.fct_events_enriched")
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_events_enriched_match_an_independent_computation(built, running_stack):
+    built_rows = events_enriched(running_stack)
+    assert len(built_rows) == 300
+    assert built_rows == expected_events_enriched(300, 50, moved={})
+
+
 def _revised_already(settings) -> bool:
     return hive_query(settings, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators "
                                 "WHERE date_publication = date'2025-06-30'") != [(0,)]
@@ -181,7 +215,9 @@ def _revised_already(settings) -> bool:
 def test_staging_keeps_the_latest_user_and_each_event_once_incrementally(built, running_stack):
     api = built["api"].url
     before = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
-    requests.post(f"{api}/admin/touch-users", json={"count": 3, "updated_at": "2026-06-01T00:00:00Z"}, timeout=10).raise_for_status()
+    moved = {f"u{i:07d}": "TGO" for i in range(3)}
+    requests.post(f"{api}/admin/touch-users", json={"count": 3, "updated_at": "2026-06-01T00:00:00Z", "pays": "TGO"},
+                  timeout=10).raise_for_status()
     requests.post(f"{api}/admin/append-events", json={"count": 20}, timeout=10).raise_for_status()
     built["rebuild"]()
     users = dict(hive_query(running_stack, "SELECT user_id, email FROM lakehouse.silver.stg_users"))
@@ -190,3 +226,39 @@ def test_staging_keeps_the_latest_user_and_each_event_once_incrementally(built, 
     assert not users["u0000003"].startswith("new.")
     after = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
     assert after[0] == after[1] == before[0] + 20
+    # The 20 new events complete session 37 (events 296-303): its 4 older rows are rebuilt with 8 events;
+    # events of the 3 users who moved to TGO carry the new country (u0000002 has events built before the move).
+    assert dataset.user_record(2)["pays"] != "TGO"
+    assert any(dataset.event_record(i, users=50)["user_id"] == "u0000002" for i in range(300))
+    assert events_enriched(running_stack) == expected_events_enriched(320, 50, moved)
+
+
+def test_source_freshness_warns_and_errors_past_the_thresholds(running_stack, spark):
+    """Indicators 200 days old (past warn, before error), users 10 days old (past error), events fresh."""
+    namespace = f"bronze_fresh_{uuid.uuid4().hex[:8]}"
+    spark.sql(f"CREATE NAMESPACE lakehouse.{namespace}")
+    for table, age_days in {"indicateurs_economiques_uemoa": 200, "raw_users": 10, "raw_events": 0}.items():
+        spark.sql(f"CREATE TABLE lakehouse.{namespace}.{table} (_airbyte_extracted_at timestamp) USING iceberg")
+        spark.sql(f"INSERT INTO lakehouse.{namespace}.{table} VALUES (current_timestamp() - INTERVAL {age_days} DAYS)")
+    result = run_cli("dbt", "source", "freshness", "--no-use-colors", LAKEHOUSE_BRONZE_NAMESPACE=namespace)
+    assert result.returncode != 0, result.stdout[-3000:]
+    statuses = {r["unique_id"].rsplit(".", 1)[1]: r["status"]
+                for r in json.loads((PROJECT_ROOT / "dbt" / "target" / "sources.json").read_text())["results"]}
+    assert statuses == {"indicateurs_economiques_uemoa": "warn", "raw_users": "error", "raw_events": "pass"}
+
+
+def test_docs_catalog_describes_every_iceberg_table(built):
+    """`dbt docs generate` on Iceberg v2 tables: the catalog holds every built model and source, with columns."""
+    result = run_cli("dbt", "docs", "generate", "--static", "--no-use-colors",
+                     LAKEHOUSE_LANDING_BUCKET=built["settings"].landing_bucket,
+                     LAKEHOUSE_BRONZE_NAMESPACE=built["settings"].get("BRONZE_NAMESPACE"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    catalog = json.loads((PROJECT_ROOT / "dbt" / "target" / "catalog.json").read_text())
+    manifest = json.loads((PROJECT_ROOT / "dbt" / "target" / "manifest.json").read_text())
+    built_nodes = {uid for uid, node in manifest["nodes"].items()
+                   if node["resource_type"] in ("model", "seed") and node["config"]["materialized"] != "ephemeral"}
+    assert set(catalog["nodes"]) == built_nodes
+    assert set(catalog["sources"]) == set(manifest["sources"])
+    documented = manifest["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]
+    assert set(catalog["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]) == set(documented)
+    assert (PROJECT_ROOT / "dbt" / "target" / "static_index.html").stat().st_size > 100_000

@@ -114,6 +114,16 @@ def test_touched_users_come_after_the_previous_maximum(api):
     assert len(all_pages(api, "/api/users", page_size=1000)) == 1200
 
 
+def test_a_touched_user_can_move_to_another_country(api):
+    moved = admin(api, "/admin/touch-users", {"count": 2, "updated_at": "2025-08-01T00:00:00Z", "pays": "TGO"})
+    assert moved["pays"] == "TGO"
+    users = {user["user_id"]: user for user in all_pages(api, "/api/users", page_size=1000)}
+    assert users["u0000000"]["pays"] == users["u0000001"]["pays"] == "TGO"
+    assert users["u0000002"]["pays"] == dataset.user_record(2)["pays"]
+    refused = requests.post(api.url + "/admin/touch-users", json={"count": 1, "updated_at": "2025-08-01T00:00:00Z", "pays": "FRA"}, timeout=5)
+    assert refused.status_code == 400 and "SEN" in refused.json()["error"]
+
+
 def test_events_pages_and_occurred_since(api):
     events = all_pages(api, "/api/events", page_size=1000)
     assert [event["event_id"] for event in events] == ["e%010d" % i for i in range(5000)]

@@ -178,7 +178,7 @@ def test_events_reference_users_and_occur_in_index_order():
     assert all(len(users) == 1 for users in sessions.values())
     assert len(sessions) == 3000 // dataset.EVENTS_PER_SESSION
     assert {event["event_type"] for event in events} == set(dataset.EVENT_TYPES)
-    assert event_record(999_999)["occurred_at"].startswith("2024-03-")  # computed, not enumerated
+    assert event_record(999_999)["occurred_at"].startswith("2025-03-")  # computed, not enumerated
 
 
 def test_default_seed_is_2024():
