@@ -12,7 +12,7 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools bench settings verify-jars compose-config lock clean
 
 help: ## List the targets, one line each
 	@echo "Lakehouse UEMOA — cibles make :"
@@ -74,6 +74,32 @@ dbt-docs: setup ## Generate the static dbt documentation site into dbt/target/st
 
 dbt-freshness: setup ## Check the bronze sources' freshness (dbt source freshness on _airbyte_extracted_at); fails past error_after
 	@$(CLI) dbt source freshness
+
+MAINT_ARGS = $(if $(TABLE),--table $(TABLE)) $(if $(filter 1 yes true,$(APPLY)),--apply)
+
+maintain: setup ## Iceberg maintenance of every table (TABLE=ns.t for one): compact, manifests, expire, orphans (APPLY=1 deletes)
+	@$(CLI) maintain $(MAINT_ARGS)
+
+compact: setup ## Compact small data files (rewrite_data_files) under conf/maintenance.toml; TABLE=ns.t for one table
+	@$(CLI) compact $(MAINT_ARGS)
+
+rewrite-manifests: setup ## Rewrite the manifests (rewrite_manifests); TABLE=ns.t for one table
+	@$(CLI) rewrite-manifests $(MAINT_ARGS)
+
+expire-snapshots: setup ## Expire old snapshots (age and retain_last of the policy); TABLE=ns.t for one table
+	@$(CLI) expire-snapshots $(MAINT_ARGS)
+
+remove-orphans: setup ## List orphan files older than the policy window (>= 24 h); APPLY=1 deletes them
+	@$(CLI) remove-orphans $(MAINT_ARGS)
+
+table-health: setup ## Per table: snapshots, files, sizes, small files, manifests, and what maintain would do
+	@$(CLI) table-health $(if $(TABLE),--table $(TABLE))
+
+snapshots: setup ## Snapshot history of TABLE=ns.t (ids for time travel and rollback)
+	@$(CLI) snapshots --table "$(TABLE)"
+
+rollback: setup ## Roll TABLE=ns.t back to SNAPSHOT=<id> or TIMESTAMP='yyyy-mm-dd hh:mm:ss' (UTC), printing what changes
+	@$(CLI) rollback --table "$(TABLE)" $(if $(SNAPSHOT),--snapshot $(SNAPSHOT)) $(if $(TIMESTAMP),--timestamp "$(TIMESTAMP)")
 
 run: setup ## Run the whole pipeline on the local stack (starts it if needed), then print a summary
 	@$(CLI) run

@@ -19,12 +19,17 @@ from lakehouse.services.process import port_answers
 from lakehouse.services.thrift import spark_environment, spark_home
 from lakehouse_ingestion.connector import ConnectorError
 from lakehouse_ingestion.ingest import IngestError
+from lakehouse_spark.maintenance import MaintenanceFailed
 from lakehouse_spark.reconcile import ReconciliationFailed
+from lakehouse_spark.recovery import RollbackRefused
 from lakehouse_spark.register import RegistrationFailed
+from lakehouse_spark.table_stats import UnknownTable
+from lakehouse.maintenance_policy import PolicyError
 from lakehouse.settings import SettingsError, load_settings
 
 USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed,
-               IngestError, ConnectorError, RegistrationFailed, ReconciliationFailed, DbtFailed)
+               IngestError, ConnectorError, RegistrationFailed, ReconciliationFailed, DbtFailed,
+               MaintenanceFailed, PolicyError, UnknownTable, RollbackRefused)
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -100,6 +105,52 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _maintenance_spark(settings):
+    from lakehouse.maintenance_policy import load_policy
+    from lakehouse_spark.session import get_spark
+
+    load_policy(settings.maintenance_policy_file)  # a bad policy is refused before Spark starts
+    stack.up(settings, ["seaweedfs"])
+    return get_spark("lakehouse-maintenance", settings)
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    from lakehouse_spark.maintenance import JOBS, run_maintenance
+
+    settings = load_settings()
+    jobs = list(JOBS) if args.command == "maintain" else [args.command]
+    run_maintenance(_maintenance_spark(settings), settings, jobs, table=args.table, apply=args.apply)
+    return 0
+
+
+def _table_health(args: argparse.Namespace) -> int:
+    from lakehouse_spark.table_health import table_health
+
+    settings = load_settings()
+    table_health(_maintenance_spark(settings), settings, table=args.table)
+    return 0
+
+
+def _snapshots(args: argparse.Namespace) -> int:
+    from lakehouse_spark.recovery import print_history
+
+    settings = load_settings()
+    print_history(_maintenance_spark(settings), args.table)
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from lakehouse_spark.recovery import parse_timestamp, rollback
+
+    settings = load_settings()
+    at = parse_timestamp(args.timestamp) if args.timestamp else None
+    snapshot = int(args.snapshot) if args.snapshot else None
+    if snapshot is None and at is None:
+        raise RollbackRefused("donnez SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC) ; `make snapshots TABLE=...` les liste")
+    rollback(_maintenance_spark(settings), args.table, snapshot_id=snapshot, at=at)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     pipeline.run_pipeline(load_settings())
     return 0
@@ -143,6 +194,26 @@ def build_parser() -> argparse.ArgumentParser:
     dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
     dbt.set_defaults(func=_dbt)
+    for name, text in (("maintain", "compact, rewrite-manifests, expire-snapshots, remove-orphans, dans cet ordre"),
+                       ("compact", "rewrite_data_files selon la politique"),
+                       ("rewrite-manifests", "rewrite_manifests"),
+                       ("expire-snapshots", "expire_snapshots (âge et retain_last de la politique)"),
+                       ("remove-orphans", "remove_orphan_files, essai à blanc sauf --apply")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--table", help="namespace.table (toutes les tables maintenues par défaut)")
+        sub.add_argument("--apply", action="store_true", help="supprimer vraiment les fichiers orphelins")
+        sub.set_defaults(func=_maintenance)
+    health = commands.add_parser("table-health", help="état de chaque table et ce que maintain ferait")
+    health.add_argument("--table", help="namespace.table")
+    health.set_defaults(func=_table_health)
+    snapshots = commands.add_parser("snapshots", help="historique des snapshots d'une table")
+    snapshots.add_argument("--table", required=True, help="namespace.table")
+    snapshots.set_defaults(func=_snapshots)
+    rollback = commands.add_parser("rollback", help="ramène une table à un snapshot ou à un instant")
+    rollback.add_argument("--table", required=True, help="namespace.table")
+    rollback.add_argument("--snapshot", help="identifiant du snapshot (make snapshots)")
+    rollback.add_argument("--timestamp", help="instant UTC, par exemple '2026-11-23 10:00:00'")
+    rollback.set_defaults(func=_rollback)
     commands.add_parser("settings", help="les réglages effectifs (secrets masqués)").set_defaults(func=_settings)
     commands.add_parser("verify-jars", help="revérifie les jars").set_defaults(func=_verify_jars)
     return parser

@@ -51,11 +51,27 @@ def _dbt_build(settings: Settings) -> str:
     return dbt_build(settings)
 
 
+def _maintain(settings: Settings) -> str:
+    from lakehouse_spark.maintenance import JOBS, run_maintenance
+    from lakehouse_spark.session import get_spark
+
+    reports = run_maintenance(get_spark("lakehouse-maintenance", settings), settings, list(JOBS),
+                              out=lambda line: print(f"    {line}"))
+    files_before = sum(r.before.data_files for r in reports)
+    files_after = sum(r.after.data_files for r in reports if r.after)
+    snapshots_before = sum(r.before.snapshots for r in reports)
+    snapshots_after = sum(r.after.snapshots for r in reports if r.after)
+    orphans = sum(len(r.orphans) for r in reports)
+    return (f"{len(reports)} tables : {files_before} → {files_after} fichiers de données, {snapshots_before} → "
+            f"{snapshots_after} snapshots, {orphans} fichiers orphelins listés (make remove-orphans APPLY=1 pour les supprimer)")
+
+
 STEPS: list[Step] = [
     Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
     Step("register", "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation", _register),
     Step("dbt-build", "dbt build sur Thrift : silver (dim_uemoa_indicators) et gold (marts), tests compris", _dbt_build),
+    Step("maintain", "maintenance Iceberg : compaction, manifestes, expiration des snapshots, orphelins (essai à blanc)", _maintain),
 ]
 
 

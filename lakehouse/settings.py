@@ -204,6 +204,15 @@ class Settings:
     def namespaces(self) -> list[str]:
         return [ns.strip() for ns in self.get("NAMESPACES").split(",") if ns.strip()]
 
+    # -- Iceberg maintenance --------------------------------------------------------------------
+    @property
+    def maintenance_policy_file(self) -> Path:
+        return self._path("MAINTENANCE_POLICY")
+
+    @property
+    def maintenance_namespaces(self) -> list[str]:
+        return [ns.strip() for ns in self.get("MAINTENANCE_NAMESPACES").split(",") if ns.strip()]
+
     # -- Spark and Thrift -----------------------------------------------------------------------
     @property
     def thrift_host(self) -> str:

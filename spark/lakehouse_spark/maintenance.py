@@ -1,0 +1,224 @@
+"""Iceberg table maintenance with Iceberg's Spark procedures, under the policy of `conf/maintenance.toml`.
+
+Jobs, in the safe order `make maintain` runs them on every table of the maintained namespaces:
+compact (rewrite_data_files) → rewrite-manifests → expire-snapshots → remove-orphans.
+
+Safety: expiry only removes files that no kept snapshot references (Iceberg checks it); orphan
+removal is a dry run unless `apply=True`, and only considers files older than the policy's window,
+never under 24 hours, so the files of a write in progress are never touched. Commits use Iceberg's
+optimistic concurrency with `commit.retry.num-retries` from the policy; a conflict that retries
+could not resolve is reported per table (the other tables are still maintained) and fails the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from lakehouse.clients import s3_client
+from lakehouse.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
+from lakehouse.settings import Settings
+from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
+
+Out = Callable[[str], None]
+JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
+_CONFLICT_MARKERS = ("ValidationException", "CommitFailedException", "CommitStateUnknownException", "Cannot commit")
+_ORPHANS_SHOWN = 10
+
+
+class MaintenanceFailed(Exception):
+    """At least one table could not be maintained; the message names each table, job and cause."""
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    apply: bool
+    settings: Settings
+
+
+@dataclass
+class TableReport:
+    identifier: str
+    before: TableStats
+    after: TableStats | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    orphans: list[str] = field(default_factory=list)
+    compacted: bool = False
+    failure: str | None = None
+    seconds: float = 0.0
+
+
+def _timestamp(moment: datetime) -> str:
+    """A Spark SQL timestamp literal (the sessions run in UTC)."""
+    return "TIMESTAMP '" + moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "'"
+
+
+def _call(spark, procedure: str, arguments: str):
+    catalog = spark.conf.get("spark.sql.defaultCatalog")
+    return spark.sql(f"CALL {catalog}.system.{procedure}({arguments})").collect()
+
+
+def _sort_order(spark, identifier: str) -> str | None:
+    properties = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {qualified(spark, identifier)}").collect()}
+    return properties.get("sort-order")
+
+
+def ensure_commit_retries(spark, identifier: str, policy: TablePolicy) -> None:
+    table = qualified(spark, identifier)
+    current = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    if current.get("commit.retry.num-retries") != str(policy.commit_retries):
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('commit.retry.num-retries' = '{policy.commit_retries}')")
+
+
+def compact(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
+    candidates = report.before.compaction_candidates
+    if candidates < policy.min_input_files:
+        return (f"rien à compacter (aucune partition n'a {policy.min_input_files} fichiers sous 75 % "
+                f"de la taille visée)")
+    strategy = "binpack"
+    if policy.strategy == "sort":
+        strategy = "sort" if _sort_order(spark, identifier) else "binpack"
+    [row] = _call(spark, "rewrite_data_files", f"""
+        table => '{identifier}', strategy => '{strategy}',
+        options => map('target-file-size-bytes', '{policy.target_file_size_bytes}',
+                       'min-input-files', '{policy.min_input_files}')""")
+    note = " (pas d'ordre de tri déclaré)" if policy.strategy == "sort" and strategy == "binpack" else ""
+    report.compacted = row.rewritten_data_files_count > 0
+    if row.rewritten_data_files_count == 0:
+        return f"rien à compacter (moins de {policy.min_input_files} petits fichiers par partition){note}"
+    return (f"{row.rewritten_data_files_count} fichiers réécrits en {row.added_data_files_count} "
+            f"({human_bytes(row.rewritten_bytes_count)}, {strategy}){note}")
+
+
+def rewrite_manifests(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
+    if not policy.rewrite_manifests:
+        return "désactivé par la politique"
+    if report.before.manifests <= 1 and not report.compacted:
+        return "rien à réécrire (1 manifeste)"
+    [row] = _call(spark, "rewrite_manifests", f"table => '{identifier}'")
+    if row.rewritten_manifests_count == 0:
+        return "rien à réécrire"
+    return f"{row.rewritten_manifests_count} manifestes réécrits en {row.added_manifests_count}"
+
+
+def expire_snapshots(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
+    cutoff = context.now - timedelta(hours=policy.snapshot_max_age_hours)
+    before = report.before
+    if before.snapshots <= policy.retain_last or before.oldest_snapshot_at is None or before.oldest_snapshot_at >= cutoff:
+        return (f"rien à expirer ({before.snapshots} snapshots, le plus ancien du "
+                f"{before.oldest_snapshot_at:%Y-%m-%d %H:%M} UTC ; expirent ceux d'avant {cutoff:%Y-%m-%d %H:%M} "
+                f"hors les {policy.retain_last} derniers)" if before.oldest_snapshot_at else "rien à expirer (aucun snapshot)")
+    [row] = _call(spark, "expire_snapshots", f"""
+        table => '{identifier}', older_than => {_timestamp(cutoff)}, retain_last => {policy.retain_last}""")
+    return (f"snapshots d'avant {cutoff:%Y-%m-%d %H:%M} UTC hors les {policy.retain_last} derniers : "
+            f"{row.deleted_data_files_count} fichiers de données, {row.deleted_manifest_files_count} manifestes, "
+            f"{row.deleted_manifest_lists_count} listes de manifestes supprimés")
+
+
+def _table_location(spark, identifier: str) -> str:
+    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {qualified(spark, identifier)}").collect()
+    return next(row.data_type for row in rows if row.col_name == "Location").rstrip("/")
+
+
+def file_listing_view(spark, settings: Settings, identifier: str, shift: timedelta = timedelta(0)) -> str:
+    """A temporary view (file_path, last_modified) of every object under the table's location, listed
+    with the S3 API. remove_orphan_files then skips its own Hadoop directory walk, which SeaweedFS
+    answers with 403 on empty folders (and which costs one request per folder).
+
+    `shift` moves every modification time back by that much: with a maintenance clock set later than
+    the real one (what-if runs, tests), each file's age is measured against that clock, while Iceberg
+    still checks its own 24-hour floor against the real clock."""
+    from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+
+    location = _table_location(spark, identifier)
+    scheme, _, rest = location.partition("://")
+    bucket, _, prefix = rest.partition("/")
+    s3 = s3_client(settings)
+    files = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        files += [(f"{scheme}://{bucket}/{obj['Key']}", obj["LastModified"] - shift) for obj in page.get("Contents", [])
+                  if not obj["Key"].endswith("/")]
+    schema = StructType([StructField("file_path", StringType(), False), StructField("last_modified", TimestampType(), False)])
+    view = "lakehouse_files_" + identifier.replace(".", "_")
+    spark.createDataFrame(files, schema).createOrReplaceTempView(view)
+    return view
+
+
+def remove_orphans(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
+    window = timedelta(hours=policy.orphan_min_age_hours)
+    real_now = datetime.now(timezone.utc)
+    view = file_listing_view(spark, context.settings, identifier, shift=max(context.now - real_now, timedelta(0)))
+    rows = _call(spark, "remove_orphan_files", f"""
+        table => '{identifier}', older_than => {_timestamp(real_now - window)}, file_list_view => '{view}',
+        dry_run => {'false' if context.apply else 'true'}""")
+    report.orphans = sorted(row.orphan_file_location for row in rows)
+    verb = "supprimés" if context.apply else "à supprimer (essai à blanc ; APPLY=1 pour supprimer)"
+    return f"{len(rows)} fichiers orphelins de plus de {policy.orphan_min_age_hours} h {verb}"
+
+
+_JOB_FUNCTIONS = {"compact": compact, "rewrite-manifests": rewrite_manifests,
+                  "expire-snapshots": expire_snapshots, "remove-orphans": remove_orphans}
+
+
+def _describe_failure(error: Exception) -> str:
+    text = str(error)
+    first = next((line.strip() for line in text.splitlines() if any(m in line for m in _CONFLICT_MARKERS)), None)
+    if first is not None:
+        return (f"conflit de commit non résolu après les nouvelles tentatives ({first[:300]}) : une autre écriture "
+                "a modifié les mêmes fichiers ; rien n'est perdu, relancez la maintenance")
+    return text.strip().splitlines()[0][:400] if text.strip() else type(error).__name__
+
+
+def _stats(spark, identifier: str, policy: TablePolicy) -> TableStats:
+    # rewrite_data_files considers the files under 75 % of the target size (its min-file-size-bytes default)
+    return table_stats(spark, identifier, policy.small_file_bytes, policy.target_file_size_bytes * 3 // 4,
+                       policy.min_input_files)
+
+
+def maintain_table(spark, identifier: str, policy: TablePolicy, jobs: list[str], context: Context, out: Out) -> TableReport:
+    started = time.monotonic()
+    report = TableReport(identifier=identifier, before=_stats(spark, identifier, policy))
+    out(f"{identifier} — avant : {report.before.line()}")
+    try:
+        ensure_commit_retries(spark, identifier, policy)
+        for job in jobs:
+            job_started = time.monotonic()
+            detail = _JOB_FUNCTIONS[job](spark, identifier, policy, context, report)
+            report.details[job] = detail
+            out(f"  {job:<18} {detail} ({time.monotonic() - job_started:.1f} s)")
+            for path in report.orphans[:_ORPHANS_SHOWN] if job == "remove-orphans" else []:
+                out(f"      {path}")
+            if job == "remove-orphans" and len(report.orphans) > _ORPHANS_SHOWN:
+                out(f"      … et {len(report.orphans) - _ORPHANS_SHOWN} autres")
+    except Exception as error:  # Py4J/Spark errors carry the Java exception text
+        report.failure = _describe_failure(error)
+        out(f"  ÉCHEC : {report.failure}")
+    report.after = _stats(spark, identifier, policy)
+    report.seconds = time.monotonic() - started
+    out(f"{identifier} — après : {report.after.line()} ({report.seconds:.1f} s)")
+    return report
+
+
+def run_maintenance(spark, settings: Settings, jobs: list[str], table: str | None = None, apply: bool = False,
+                    now: datetime | None = None, policy: MaintenancePolicy | None = None,
+                    out: Out = print) -> list[TableReport]:
+    """Run `jobs` (in the safe order) on one table or on every maintained table; raise MaintenanceFailed
+    at the end if any table failed."""
+    unknown = [job for job in jobs if job not in JOBS]
+    if unknown:
+        raise ValueError(f"unknown maintenance jobs: {unknown}")
+    jobs = [job for job in JOBS if job in jobs]
+    policy = policy or load_policy(settings.maintenance_policy_file)
+    context = Context(now=now or datetime.now(timezone.utc), apply=apply, settings=settings)
+    identifiers = [check_table(spark, table)] if table else list_tables(spark, settings.maintenance_namespaces)
+    if not identifiers:
+        out(f"aucune table dans {', '.join(settings.maintenance_namespaces)}")
+    reports = [maintain_table(spark, identifier, policy.for_table(identifier), jobs, context, out)
+               for identifier in identifiers]
+    failed = [r for r in reports if r.failure]
+    if failed:
+        raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{r.identifier} : {r.failure}" for r in failed))
+    return reports

@@ -1,0 +1,64 @@
+"""`make table-health`: per table, what it holds (snapshots, files, sizes, small files, delete files,
+manifests, oldest snapshot) and what `make maintain` would do to it under the policy. Read only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from lakehouse.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
+from lakehouse.settings import Settings
+from lakehouse_spark.maintenance import Context, TableReport, remove_orphans
+from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
+
+Out = Callable[[str], None]
+
+
+def expirable_snapshots(spark, identifier: str, policy: TablePolicy, now: datetime) -> int:
+    """Snapshots older than the policy's age that are not among the `retain_last` newest."""
+    cutoff = (now - timedelta(hours=policy.snapshot_max_age_hours)).astimezone(timezone.utc)
+    return spark.sql(f"""
+        select count(*) from (
+            select committed_at, row_number() over (order by committed_at desc) as rang
+            from {qualified(spark, identifier)}.snapshots)
+        where rang > {policy.retain_last} and committed_at < TIMESTAMP '{cutoff:%Y-%m-%d %H:%M:%S}'
+    """).collect()[0][0]
+
+
+def planned_actions(stats: TableStats, policy: TablePolicy, expirable: int, orphans: int) -> list[str]:
+    actions = []
+    if stats.compaction_candidates >= policy.min_input_files:
+        actions.append(f"compacter {stats.compaction_candidates} fichiers (partitions d'au moins "
+                       f"{policy.min_input_files} petits fichiers, cible {policy.target_file_size_mb} Mo)")
+    if policy.rewrite_manifests and stats.manifests > 1:
+        actions.append(f"réécrire {stats.manifests} manifestes")
+    if expirable:
+        actions.append(f"expirer {expirable} snapshots")
+    if orphans:
+        actions.append(f"{orphans} fichiers orphelins à supprimer (avec APPLY=1)")
+    return actions or ["rien"]
+
+
+def table_health(spark, settings: Settings, table: str | None = None, now: datetime | None = None,
+                 policy: MaintenancePolicy | None = None, out: Out = print) -> list[tuple[TableStats, list[str]]]:
+    policy = policy or load_policy(settings.maintenance_policy_file)
+    now = now or datetime.now(timezone.utc)
+    identifiers = [check_table(spark, table)] if table else list_tables(spark, settings.maintenance_namespaces)
+    results = []
+    for identifier in identifiers:
+        table_policy = policy.for_table(identifier)
+        stats = table_stats(spark, identifier, table_policy.small_file_bytes,
+                            table_policy.target_file_size_bytes * 3 // 4, table_policy.min_input_files)
+        expirable = expirable_snapshots(spark, identifier, table_policy, now)
+        probe = TableReport(identifier=identifier, before=stats)
+        remove_orphans(spark, identifier, table_policy, Context(now=now, apply=False, settings=settings), probe)
+        actions = planned_actions(stats, table_policy, expirable, len(probe.orphans))
+        age = "-" if stats.oldest_snapshot_at is None else f"{(now - stats.oldest_snapshot_at).total_seconds() / 3600:.1f} h"
+        out(f"{identifier}")
+        out(f"  {stats.snapshots} snapshots (le plus ancien : {age}), {stats.data_files} fichiers de données, "
+            f"{human_bytes(stats.data_bytes)}, moyenne {human_bytes(stats.average_file_bytes)}, "
+            f"{stats.small_files} petits (< {table_policy.small_file_mb} Mo), {stats.delete_files} fichiers de suppression, "
+            f"{stats.manifests} manifestes, {stats.records:,} lignes")
+        out(f"  maintain ferait : {'; '.join(actions)}")
+        results.append((stats, actions))
+    return results

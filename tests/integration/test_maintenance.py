@@ -1,0 +1,181 @@
+"""Iceberg maintenance on the real stack: compaction, snapshot expiry, orphan files, rollback, and a
+compaction racing an append. Each test works on its own table in a scratch namespace."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from lakehouse.clients import s3_client
+from lakehouse.maintenance_policy import MaintenancePolicy, load_policy
+from lakehouse.settings import PROJECT_ROOT
+from lakehouse_spark.maintenance import run_maintenance
+from lakehouse_spark.recovery import RollbackRefused, history, rollback
+
+pytestmark = pytest.mark.integration
+
+
+def policy(**overrides) -> MaintenancePolicy:
+    """The project's policy defaults for every table, with `overrides`."""
+    base = load_policy(PROJECT_ROOT / "conf" / "maintenance.toml")
+    return MaintenancePolicy(path=base.path, defaults={**base.defaults, **overrides}, namespaces={}, tables={})
+
+
+@pytest.fixture(scope="module")
+def namespace(spark):
+    name = f"maint_{uuid.uuid4().hex[:8]}"
+    spark.sql(f"CREATE NAMESPACE lakehouse.{name}")
+    return name
+
+
+def small_files_table(spark, namespace: str, name: str, files: int, rows_per_file: int = 100) -> str:
+    """A table of `files` small data files written in one commit."""
+    identifier = f"{namespace}.{name}"
+    spark.sql(f"CREATE TABLE {identifier} (id BIGINT, pays STRING, valeur DOUBLE) USING iceberg")
+    data = spark.range(files * rows_per_file).selectExpr(
+        "id", "element_at(array('BEN','CIV','SEN','TGO'), cast(id % 4 as int) + 1) as pays", "id * 1.5 as valeur")
+    data.repartition(files).writeTo(identifier).append()
+    return identifier
+
+
+def checksum(spark, relation: str) -> tuple:
+    return tuple(spark.sql(f"SELECT count(*), sum(xxhash64(id, pays, valeur)) FROM {relation}").collect()[0])
+
+
+def data_files(spark, identifier: str) -> int:
+    return spark.sql(f"SELECT count(*) FROM {identifier}.files").collect()[0][0]
+
+
+def current_snapshot(spark, identifier: str) -> int:
+    return spark.sql(f"SELECT snapshot_id FROM {identifier}.refs WHERE name = 'main'").collect()[0][0]
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+def test_compaction_reaches_the_target_and_keeps_rows_and_time_travel(spark, running_stack, namespace):
+    identifier = small_files_table(spark, namespace, "compact", files=60)
+    before_snapshot, before_sum = current_snapshot(spark, identifier), checksum(spark, identifier)
+    assert data_files(spark, identifier) == 60
+
+    lines: list[str] = []
+    [report] = run_maintenance(spark, running_stack, ["compact"], table=identifier, policy=policy(), out=lines.append)
+
+    assert report.before.data_files == 60 and report.after.data_files == 1, lines
+    assert report.after.records == report.before.records == 6000
+    assert checksum(spark, identifier) == before_sum
+    assert any("60 fichiers réécrits en 1" in line for line in lines), lines
+    assert any(line.startswith(f"{identifier} — avant : 60 fichiers") for line in lines)
+    # time travel to the pre-compaction snapshot still reads the 60 old files (not expired yet)
+    old = spark.sql(f"SELECT count(DISTINCT _file) FROM {identifier} VERSION AS OF {before_snapshot}").collect()[0][0]
+    assert old == 60
+    assert checksum(spark, f"{identifier} VERSION AS OF {before_snapshot}") == before_sum
+
+
+def test_expiry_keeps_retain_last_and_every_file_they_reference(spark, running_stack, namespace):
+    identifier = small_files_table(spark, namespace, "expire", files=6)
+    for i in range(5):
+        spark.sql(f"INSERT INTO {identifier} VALUES ({10_000 + i}, 'MLI', {i}.5)")
+    run_maintenance(spark, running_stack, ["compact"], table=identifier, policy=policy(), out=quiet)
+    expected = checksum(spark, identifier)
+    assert len(history(spark, identifier)) == 7
+
+    later = datetime.now(timezone.utc) + timedelta(hours=2)  # every snapshot is now older than 1 h
+    [report] = run_maintenance(spark, running_stack, ["expire-snapshots"], table=identifier, now=later,
+                               policy=policy(snapshot_max_age_hours=1, retain_last=3), out=quiet)
+
+    kept = history(spark, identifier)
+    assert len(kept) == 3 and report.after.snapshots == 3
+    assert checksum(spark, identifier) == expected
+    s3 = s3_client(running_stack)
+    for snapshot in kept:  # every file a kept snapshot references is still there and readable
+        paths = [r[0] for r in spark.sql(f"SELECT file_path FROM {identifier}.files VERSION AS OF {snapshot.snapshot_id}").collect()]
+        for path in paths:
+            bucket, key = path.split("://", 1)[1].split("/", 1)
+            s3.head_object(Bucket=bucket, Key=key)
+        spark.sql(f"SELECT count(*) FROM {identifier} VERSION AS OF {snapshot.snapshot_id}").collect()
+
+
+def test_orphan_removal_is_a_dry_run_by_default_and_spares_fresh_files(spark, running_stack, namespace):
+    identifier = small_files_table(spark, namespace, "orphans", files=3)
+    location = spark.sql(f"DESCRIBE TABLE EXTENDED {identifier}").where("col_name = 'Location'").collect()[0][1]
+    bucket, prefix = location.split("://", 1)[1].split("/", 1)
+    s3 = s3_client(running_stack)
+    old_key, fresh_key = f"{prefix}/data/orphelin-ancien.parquet", f"{prefix}/data/orphelin-recent.parquet"
+    s3.put_object(Bucket=bucket, Key=old_key, Body=b"not referenced by any snapshot")
+    time.sleep(2.5)
+    window_start = datetime.now(timezone.utc)
+    time.sleep(2.5)
+    s3.put_object(Bucket=bucket, Key=fresh_key, Body=b"written by a commit still in progress")
+    # A clock 24 h after `window_start`: the old orphan is past the 24 h window, the fresh file is not.
+    now = window_start + timedelta(hours=24)
+    rows = checksum(spark, identifier)
+
+    [dry] = run_maintenance(spark, running_stack, ["remove-orphans"], table=identifier, now=now,
+                            policy=policy(orphan_min_age_hours=24), out=quiet)
+    assert [path.rsplit("/", 1)[1] for path in dry.orphans] == ["orphelin-ancien.parquet"]
+    s3.head_object(Bucket=bucket, Key=old_key)  # dry run: nothing deleted
+
+    [applied] = run_maintenance(spark, running_stack, ["remove-orphans"], table=identifier, now=now, apply=True,
+                                policy=policy(orphan_min_age_hours=24), out=quiet)
+    assert [path.rsplit("/", 1)[1] for path in applied.orphans] == ["orphelin-ancien.parquet"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=old_key)
+    s3.head_object(Bucket=bucket, Key=fresh_key)
+    assert checksum(spark, identifier) == rows
+
+
+def test_rollback_restores_the_previous_content(spark, namespace):
+    identifier = small_files_table(spark, namespace, "rollback", files=2)
+    good_snapshot, good = current_snapshot(spark, identifier), checksum(spark, identifier)
+    time.sleep(1.1)
+    between = datetime.now(timezone.utc)
+    time.sleep(1.1)
+    spark.sql(f"DELETE FROM {identifier} WHERE pays = 'CIV'")
+    assert checksum(spark, identifier) != good
+
+    lines: list[str] = []
+    rollback(spark, identifier, snapshot_id=good_snapshot, out=lines.append)
+    assert checksum(spark, identifier) == good
+    assert any("lignes : 150 → 200 (+50)" in line for line in lines), lines
+    assert any("set_current_snapshot" in line for line in lines)
+
+    spark.sql(f"DELETE FROM {identifier} WHERE pays = 'SEN'")
+    rollback(spark, identifier, at=between, out=quiet)
+    assert checksum(spark, identifier) == good
+    with pytest.raises(RollbackRefused, match="inconnu"):
+        rollback(spark, identifier, snapshot_id=123, out=quiet)
+
+
+def test_compaction_racing_appends_loses_no_row(spark, running_stack, namespace):
+    identifier = small_files_table(spark, namespace, "race", files=40)
+    before = checksum(spark, identifier)[0]
+    appended = threading.Event()
+    errors: list[BaseException] = []
+
+    def append_rows():
+        try:
+            for i in range(6):
+                spark.sql(f"INSERT INTO {identifier} VALUES ({100_000 + i}, 'NER', 1.0)")
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            appended.set()
+
+    writer = threading.Thread(target=append_rows)
+    writer.start()
+    outcome: list = []
+    try:
+        outcome = run_maintenance(spark, running_stack, ["compact"], table=identifier, policy=policy(), out=quiet)
+    except Exception as error:  # an unresolved conflict must be reported, never hidden
+        assert "conflit" in str(error), error
+    writer.join(timeout=300)
+    assert appended.is_set() and not errors, errors
+    assert checksum(spark, identifier)[0] == before + 6
+    if outcome:
+        assert outcome[0].failure is None
+        assert data_files(spark, identifier) < 40 + 6
