@@ -27,6 +27,7 @@ class Benchmark:
     description: str
     run: Callable[[], Samples]
     items: int = 0  # records processed per run, to report a throughput (items per second of the median)
+    derive: Callable[[Samples], dict[str, float]] | None = None  # figures computed from the medians (ratios, MB/s)
 
 
 def summarize(samples: Samples, items: int = 0) -> dict[str, dict[str, float | int]]:
@@ -50,6 +51,7 @@ def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "items_per_run": benchmark.items or None,
         "measures": summarize(samples, benchmark.items),
+        "derived": benchmark.derive(samples) if benchmark.derive else {},
         "samples_s": samples,
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
@@ -65,6 +67,8 @@ def run_benchmarks(benchmarks: list[Benchmark], out: Callable[[str], None] = pri
         path = write_result(benchmark, samples, time.monotonic() - started)
         for measure, stats in summarize(samples, benchmark.items).items():
             rows.append((benchmark.name, measure, stats))
+        for name, value in (benchmark.derive(samples) if benchmark.derive else {}).items():
+            out(f"   {name} : {value:,.2f}")
         out(f"   -> {path}")
     out("")
     out(f"{'benchmark':<22} {'mesure':<46} {'médiane':>10} {'min':>10} {'max':>10} {'runs':>5} {'débit (/s)':>12}")
