@@ -15,11 +15,11 @@ import uuid
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from pyarrow import fs
 
 from bench.register_benchmarks import _context
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS
+from lakehouse.clients import s3_filesystem
 
 SMALL_FILES = int(os.environ.get("BENCH_COMPACT_FILES", "1000"))
 ROWS_PER_FILE = int(os.environ.get("BENCH_COMPACT_ROWS_PER_FILE", "200"))
@@ -38,12 +38,6 @@ def _small_files_table(spark, identifier: str) -> list[str]:
     return [row[0] for row in spark.sql(f"SELECT file_path FROM {identifier}.files").collect()]
 
 
-def _s3(settings) -> fs.S3FileSystem:
-    host, port = settings.s3_host_port
-    return fs.S3FileSystem(access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
-                           endpoint_override=f"{host}:{port}", scheme="http", region=settings.s3_region)
-
-
 def compaction() -> Samples:
     from lakehouse.maintenance_policy import load_policy
     from lakehouse_spark.maintenance import run_maintenance
@@ -53,7 +47,7 @@ def compaction() -> Samples:
     samples: Samples = {ICEBERG: [], PYARROW: []}
     namespace = f"bench_compact_{uuid.uuid4().hex[:8]}"
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.{namespace}")
-    s3 = _s3(settings)
+    s3 = s3_filesystem(settings)
     for run in range(RUNS):
         identifier = f"{namespace}.t{run}"
         paths = [p.split("://", 1)[1] for p in _small_files_table(spark, identifier)]

@@ -116,6 +116,16 @@ def pyiceberg_properties(settings: Settings) -> dict[str, str]:
     return properties
 
 
+def s3_filesystem(settings: Settings) -> Any:
+    """A pyarrow S3 filesystem on the lakehouse's S3 endpoint (paths are `bucket/key`)."""
+    from pyarrow import fs
+
+    host, port = settings.s3_host_port
+    return fs.S3FileSystem(access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
+                           endpoint_override=f"{host}:{port}", region=settings.s3_region,
+                           scheme="https" if settings.s3_endpoint.startswith("https") else "http")
+
+
 def iceberg_catalog(settings: Settings) -> Any:
     """The pyiceberg catalog on the same REST catalog Spark uses."""
     from pyiceberg.catalog import load_catalog

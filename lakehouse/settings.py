@@ -200,9 +200,12 @@ class Settings:
     def warehouse(self) -> str:
         return self.get("WAREHOUSE")
 
+    def _list(self, name: str) -> list[str]:
+        return [item.strip() for item in self.get(name).split(",") if item.strip()]
+
     @property
     def namespaces(self) -> list[str]:
-        return [ns.strip() for ns in self.get("NAMESPACES").split(",") if ns.strip()]
+        return self._list("NAMESPACES")
 
     # -- Iceberg maintenance --------------------------------------------------------------------
     @property
@@ -211,7 +214,7 @@ class Settings:
 
     @property
     def maintenance_namespaces(self) -> list[str]:
-        return [ns.strip() for ns in self.get("MAINTENANCE_NAMESPACES").split(",") if ns.strip()]
+        return self._list("MAINTENANCE_NAMESPACES")
 
     # -- Spark and Thrift -----------------------------------------------------------------------
     @property

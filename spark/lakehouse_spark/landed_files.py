@@ -56,13 +56,6 @@ def list_landed(settings: Settings, stream: str) -> list[LandedObject]:
     return sorted(objects, key=lambda o: o.key)
 
 
-def s3_filesystem(settings: Settings) -> fs.S3FileSystem:
-    host, port = settings.s3_host_port
-    return fs.S3FileSystem(access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
-                           endpoint_override=f"{host}:{port}", region=settings.s3_region,
-                           scheme="https" if settings.s3_endpoint.startswith("https") else "http")
-
-
 def inspect(filesystem: fs.S3FileSystem, bucket: str, obj: LandedObject) -> FileInfo | Rejection:
     """Rows and schema of a landed object, or why it cannot be registered."""
     if obj.size == 0:

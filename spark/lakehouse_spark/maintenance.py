@@ -51,26 +51,25 @@ class TableReport:
     seconds: float = 0.0
 
 
-def _timestamp(moment: datetime) -> str:
+def timestamp_literal(moment: datetime) -> str:
     """A Spark SQL timestamp literal (the sessions run in UTC)."""
     return "TIMESTAMP '" + moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "'"
 
 
-def _call(spark, procedure: str, arguments: str):
+def call_procedure(spark, procedure: str, arguments: str):
+    """`CALL <catalog>.system.<procedure>(<arguments>)` on the session's default catalog; its rows."""
     catalog = spark.conf.get("spark.sql.defaultCatalog")
     return spark.sql(f"CALL {catalog}.system.{procedure}({arguments})").collect()
 
 
-def _sort_order(spark, identifier: str) -> str | None:
-    properties = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {qualified(spark, identifier)}").collect()}
-    return properties.get("sort-order")
+def _table_properties(spark, identifier: str) -> dict[str, str]:
+    return {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {qualified(spark, identifier)}").collect()}
 
 
 def ensure_commit_retries(spark, identifier: str, policy: TablePolicy) -> None:
-    table = qualified(spark, identifier)
-    current = {row.key: row.value for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
-    if current.get("commit.retry.num-retries") != str(policy.commit_retries):
-        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('commit.retry.num-retries' = '{policy.commit_retries}')")
+    if _table_properties(spark, identifier).get("commit.retry.num-retries") != str(policy.commit_retries):
+        spark.sql(f"ALTER TABLE {qualified(spark, identifier)} SET TBLPROPERTIES "
+                  f"('commit.retry.num-retries' = '{policy.commit_retries}')")
 
 
 def compact(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
@@ -80,8 +79,8 @@ def compact(spark, identifier: str, policy: TablePolicy, context: Context, repor
                 f"de la taille visée)")
     strategy = "binpack"
     if policy.strategy == "sort":
-        strategy = "sort" if _sort_order(spark, identifier) else "binpack"
-    [row] = _call(spark, "rewrite_data_files", f"""
+        strategy = "sort" if _table_properties(spark, identifier).get("sort-order") else "binpack"
+    [row] = call_procedure(spark, "rewrite_data_files", f"""
         table => '{identifier}', strategy => '{strategy}',
         options => map('target-file-size-bytes', '{policy.target_file_size_bytes}',
                        'min-input-files', '{policy.min_input_files}')""")
@@ -98,7 +97,7 @@ def rewrite_manifests(spark, identifier: str, policy: TablePolicy, context: Cont
         return "désactivé par la politique"
     if report.before.manifests <= 1 and not report.compacted:
         return "rien à réécrire (1 manifeste)"
-    [row] = _call(spark, "rewrite_manifests", f"table => '{identifier}'")
+    [row] = call_procedure(spark, "rewrite_manifests", f"table => '{identifier}'")
     if row.rewritten_manifests_count == 0:
         return "rien à réécrire"
     return f"{row.rewritten_manifests_count} manifestes réécrits en {row.added_manifests_count}"
@@ -111,8 +110,8 @@ def expire_snapshots(spark, identifier: str, policy: TablePolicy, context: Conte
         return (f"rien à expirer ({before.snapshots} snapshots, le plus ancien du "
                 f"{before.oldest_snapshot_at:%Y-%m-%d %H:%M} UTC ; expirent ceux d'avant {cutoff:%Y-%m-%d %H:%M} "
                 f"hors les {policy.retain_last} derniers)" if before.oldest_snapshot_at else "rien à expirer (aucun snapshot)")
-    [row] = _call(spark, "expire_snapshots", f"""
-        table => '{identifier}', older_than => {_timestamp(cutoff)}, retain_last => {policy.retain_last}""")
+    [row] = call_procedure(spark, "expire_snapshots", f"""
+        table => '{identifier}', older_than => {timestamp_literal(cutoff)}, retain_last => {policy.retain_last}""")
     return (f"snapshots d'avant {cutoff:%Y-%m-%d %H:%M} UTC hors les {policy.retain_last} derniers : "
             f"{row.deleted_data_files_count} fichiers de données, {row.deleted_manifest_files_count} manifestes, "
             f"{row.deleted_manifest_lists_count} listes de manifestes supprimés")
@@ -147,16 +146,21 @@ def file_listing_view(spark, settings: Settings, identifier: str, shift: timedel
     return view
 
 
-def remove_orphans(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
+def find_orphans(spark, identifier: str, policy: TablePolicy, context: Context) -> list[str]:
+    """The files no metadata references and older than the policy's window; deleted if `context.apply`."""
     window = timedelta(hours=policy.orphan_min_age_hours)
     real_now = datetime.now(timezone.utc)
     view = file_listing_view(spark, context.settings, identifier, shift=max(context.now - real_now, timedelta(0)))
-    rows = _call(spark, "remove_orphan_files", f"""
-        table => '{identifier}', older_than => {_timestamp(real_now - window)}, file_list_view => '{view}',
+    rows = call_procedure(spark, "remove_orphan_files", f"""
+        table => '{identifier}', older_than => {timestamp_literal(real_now - window)}, file_list_view => '{view}',
         dry_run => {'false' if context.apply else 'true'}""")
-    report.orphans = sorted(row.orphan_file_location for row in rows)
+    return sorted(row.orphan_file_location for row in rows)
+
+
+def remove_orphans(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
+    report.orphans = find_orphans(spark, identifier, policy, context)
     verb = "supprimés" if context.apply else "à supprimer (essai à blanc ; APPLY=1 pour supprimer)"
-    return f"{len(rows)} fichiers orphelins de plus de {policy.orphan_min_age_hours} h {verb}"
+    return f"{len(report.orphans)} fichiers orphelins de plus de {policy.orphan_min_age_hours} h {verb}"
 
 
 _JOB_FUNCTIONS = {"compact": compact, "rewrite-manifests": rewrite_manifests,
@@ -172,15 +176,16 @@ def _describe_failure(error: Exception) -> str:
     return text.strip().splitlines()[0][:400] if text.strip() else type(error).__name__
 
 
-def _stats(spark, identifier: str, policy: TablePolicy) -> TableStats:
-    # rewrite_data_files considers the files under 75 % of the target size (its min-file-size-bytes default)
+def policy_stats(spark, identifier: str, policy: TablePolicy) -> TableStats:
+    """The table's stats with the policy's thresholds; rewrite_data_files considers the files under 75 %
+    of the target size (its min-file-size-bytes default)."""
     return table_stats(spark, identifier, policy.small_file_bytes, policy.target_file_size_bytes * 3 // 4,
                        policy.min_input_files)
 
 
 def maintain_table(spark, identifier: str, policy: TablePolicy, jobs: list[str], context: Context, out: Out) -> TableReport:
     started = time.monotonic()
-    report = TableReport(identifier=identifier, before=_stats(spark, identifier, policy))
+    report = TableReport(identifier=identifier, before=policy_stats(spark, identifier, policy))
     out(f"{identifier} — avant : {report.before.line()}")
     try:
         ensure_commit_retries(spark, identifier, policy)
@@ -196,7 +201,7 @@ def maintain_table(spark, identifier: str, policy: TablePolicy, jobs: list[str],
     except Exception as error:  # Py4J/Spark errors carry the Java exception text
         report.failure = _describe_failure(error)
         out(f"  ÉCHEC : {report.failure}")
-    report.after = _stats(spark, identifier, policy)
+    report.after = policy_stats(spark, identifier, policy)
     report.seconds = time.monotonic() - started
     out(f"{identifier} — après : {report.after.line()} ({report.seconds:.1f} s)")
     return report

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from lakehouse_spark.maintenance import call_procedure
 from lakehouse_spark.table_stats import check_table, qualified
 
 Out = Callable[[str], None]
@@ -98,8 +99,8 @@ def rollback(spark, identifier: str, snapshot_id: int | None = None, at: datetim
         return target
     if current.records is not None and target.records is not None:
         out(f"  lignes : {current.records:,} → {target.records:,} ({target.records - current.records:+,})")
+    call_procedure(spark, "rollback_to_snapshot", f"table => '{identifier}', snapshot_id => {target.snapshot_id}")
     catalog = spark.conf.get("spark.sql.defaultCatalog")
-    spark.sql(f"CALL {catalog}.system.rollback_to_snapshot(table => '{identifier}', snapshot_id => {target.snapshot_id})")
     out(f"  fait. Pour annuler : CALL {catalog}.system.set_current_snapshot('{identifier}', {current.snapshot_id})")
     return target
 

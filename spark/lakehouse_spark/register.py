@@ -31,7 +31,8 @@ from lakehouse_spark.bronze_tables import (
     BATCH_PROPERTY, FILES_PROPERTY, LEDGER, LINEAGE_COLUMNS, REJECTED, STREAM_TABLES, ledger_ddl, qualified,
     rejected_ddl, stream_table_ddl,
 )
-from lakehouse_spark.landed_files import LandedObject, Rejection, inspect, list_landed, s3_filesystem
+from lakehouse.clients import s3_filesystem
+from lakehouse_spark.landed_files import LandedObject, Rejection, inspect, list_landed
 from lakehouse_spark.schema_drift import DriftPlan, IncompatibleSchema, plan_for
 
 Out = Callable[[str], None]

@@ -8,20 +8,20 @@ from datetime import datetime, timedelta, timezone
 
 from lakehouse.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.settings import Settings
-from lakehouse_spark.maintenance import Context, TableReport, remove_orphans
-from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
+from lakehouse_spark.maintenance import Context, find_orphans, policy_stats, timestamp_literal
+from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified
 
 Out = Callable[[str], None]
 
 
 def expirable_snapshots(spark, identifier: str, policy: TablePolicy, now: datetime) -> int:
     """Snapshots older than the policy's age that are not among the `retain_last` newest."""
-    cutoff = (now - timedelta(hours=policy.snapshot_max_age_hours)).astimezone(timezone.utc)
+    cutoff = now - timedelta(hours=policy.snapshot_max_age_hours)
     return spark.sql(f"""
         select count(*) from (
             select committed_at, row_number() over (order by committed_at desc) as rang
             from {qualified(spark, identifier)}.snapshots)
-        where rang > {policy.retain_last} and committed_at < TIMESTAMP '{cutoff:%Y-%m-%d %H:%M:%S}'
+        where rang > {policy.retain_last} and committed_at < {timestamp_literal(cutoff)}
     """).collect()[0][0]
 
 
@@ -47,12 +47,10 @@ def table_health(spark, settings: Settings, table: str | None = None, now: datet
     results = []
     for identifier in identifiers:
         table_policy = policy.for_table(identifier)
-        stats = table_stats(spark, identifier, table_policy.small_file_bytes,
-                            table_policy.target_file_size_bytes * 3 // 4, table_policy.min_input_files)
+        stats = policy_stats(spark, identifier, table_policy)
         expirable = expirable_snapshots(spark, identifier, table_policy, now)
-        probe = TableReport(identifier=identifier, before=stats)
-        remove_orphans(spark, identifier, table_policy, Context(now=now, apply=False, settings=settings), probe)
-        actions = planned_actions(stats, table_policy, expirable, len(probe.orphans))
+        orphans = find_orphans(spark, identifier, table_policy, Context(now=now, apply=False, settings=settings))
+        actions = planned_actions(stats, table_policy, expirable, len(orphans))
         age = "-" if stats.oldest_snapshot_at is None else f"{(now - stats.oldest_snapshot_at).total_seconds() / 3600:.1f} h"
         out(f"{identifier}")
         out(f"  {stats.snapshots} snapshots (le plus ancien : {age}), {stats.data_files} fichiers de données, "

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pyarrow import fs
 
-from lakehouse.clients import iceberg_catalog
+from lakehouse.clients import iceberg_catalog, s3_filesystem
 
 pytestmark = pytest.mark.integration
 
@@ -27,17 +26,11 @@ def test_spark_create_append_read_and_time_travel(spark):
     assert location.startswith("s3://warehouse/default/rt_spark")
 
 
-def _s3_filesystem(settings) -> fs.S3FileSystem:
-    host, port = settings.s3_host_port
-    return fs.S3FileSystem(access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
-                           endpoint_override=f"{host}:{port}", scheme="http", region=settings.s3_region)
-
-
 def test_spark_writes_parquet_with_the_configured_codec(spark, running_stack):
     spark.sql("CREATE TABLE IF NOT EXISTS lakehouse.default.rt_codec (id INT) USING iceberg")
     spark.sql("INSERT INTO default.rt_codec VALUES (1), (2)")
     path = spark.sql("SELECT file_path FROM default.rt_codec.files").collect()[0][0]
-    with _s3_filesystem(running_stack).open_input_file(path.split("://", 1)[1]) as handle:
+    with s3_filesystem(running_stack).open_input_file(path.split("://", 1)[1]) as handle:
         metadata = pq.ParquetFile(handle).metadata
     assert metadata.row_group(0).column(0).compression == running_stack.get("PARQUET_CODEC").upper()
 
