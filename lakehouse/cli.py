@@ -140,13 +140,12 @@ def _snapshots(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from lakehouse_spark.recovery import parse_timestamp, rollback
+    from lakehouse_spark.recovery import check_rollback_target, parse_snapshot_id, parse_timestamp, rollback
 
     settings = load_settings()
     at = parse_timestamp(args.timestamp) if args.timestamp else None
-    snapshot = int(args.snapshot) if args.snapshot else None
-    if snapshot is None and at is None:
-        raise RollbackRefused("donnez SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC) ; `make snapshots TABLE=...` les liste")
+    snapshot = parse_snapshot_id(args.snapshot) if args.snapshot else None
+    check_rollback_target(snapshot, at)  # before Spark starts
     rollback(_maintenance_spark(settings), args.table, snapshot_id=snapshot, at=at)
     return 0
 

@@ -167,7 +167,8 @@ _JOB_FUNCTIONS = {"compact": compact, "rewrite-manifests": rewrite_manifests,
                   "expire-snapshots": expire_snapshots, "remove-orphans": remove_orphans}
 
 
-def _describe_failure(error: Exception) -> str:
+def describe_failure(error: Exception) -> str:
+    """One readable line for a Spark/Iceberg error (a commit conflict says so and what to do)."""
     text = str(error)
     first = next((line.strip() for line in text.splitlines() if any(m in line for m in _CONFLICT_MARKERS)), None)
     if first is not None:
@@ -199,7 +200,7 @@ def maintain_table(spark, identifier: str, policy: TablePolicy, jobs: list[str],
             if job == "remove-orphans" and len(report.orphans) > _ORPHANS_SHOWN:
                 out(f"      … et {len(report.orphans) - _ORPHANS_SHOWN} autres")
     except Exception as error:  # Py4J/Spark errors carry the Java exception text
-        report.failure = _describe_failure(error)
+        report.failure = describe_failure(error)
         out(f"  ÉCHEC : {report.failure}")
     report.after = policy_stats(spark, identifier, policy)
     report.seconds = time.monotonic() - started
@@ -221,9 +222,17 @@ def run_maintenance(spark, settings: Settings, jobs: list[str], table: str | Non
     identifiers = [check_table(spark, table)] if table else list_tables(spark, settings.maintenance_namespaces)
     if not identifiers:
         out(f"aucune table dans {', '.join(settings.maintenance_namespaces)}")
-    reports = [maintain_table(spark, identifier, policy.for_table(identifier), jobs, context, out)
-               for identifier in identifiers]
-    failed = [r for r in reports if r.failure]
-    if failed:
-        raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{r.identifier} : {r.failure}" for r in failed))
+    reports, failures = [], []
+    for identifier in identifiers:
+        try:
+            report = maintain_table(spark, identifier, policy.for_table(identifier), jobs, context, out)
+        except Exception as error:  # the table's metadata could not even be read: report it, go on
+            failures.append((identifier, describe_failure(error)))
+            out(f"{identifier} — ÉCHEC : {failures[-1][1]}")
+            continue
+        reports.append(report)
+        if report.failure:
+            failures.append((identifier, report.failure))
+    if failures:
+        raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{name} : {why}" for name, why in failures))
     return reports

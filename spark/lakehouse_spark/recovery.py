@@ -83,11 +83,24 @@ def _target(snapshots: list[Snapshot], snapshot_id: int | None, at: datetime | N
     return before[-1]
 
 
+def check_rollback_target(snapshot_id: int | None, at: datetime | None) -> None:
+    if (snapshot_id is None) == (at is None):
+        raise RollbackRefused("donnez SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC), l'un des deux ; "
+                              "`make snapshots TABLE=...` liste les snapshots")
+
+
+def parse_snapshot_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise RollbackRefused(f"SNAPSHOT={text!r} n'est pas un identifiant de snapshot (un entier : "
+                              "`make snapshots TABLE=...` les liste)") from None
+
+
 def rollback(spark, identifier: str, snapshot_id: int | None = None, at: datetime | None = None,
              out: Out = print) -> Snapshot:
     """Roll `identifier` back to `snapshot_id` or to its state at `at` (UTC); print before/after and the undo."""
-    if (snapshot_id is None) == (at is None):
-        raise RollbackRefused("donnez SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC), l'un des deux")
+    check_rollback_target(snapshot_id, at)
     snapshots = history(spark, identifier)
     current = next(s for s in snapshots if s.is_current)
     target = _target(snapshots, snapshot_id, at)

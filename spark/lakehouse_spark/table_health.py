@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from lakehouse.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.settings import Settings
-from lakehouse_spark.maintenance import Context, find_orphans, policy_stats, timestamp_literal
+from lakehouse_spark.maintenance import (Context, MaintenanceFailed, describe_failure, find_orphans, policy_stats,
+                                         timestamp_literal)
 from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified
 
 Out = Callable[[str], None]
@@ -44,12 +45,17 @@ def table_health(spark, settings: Settings, table: str | None = None, now: datet
     policy = policy or load_policy(settings.maintenance_policy_file)
     now = now or datetime.now(timezone.utc)
     identifiers = [check_table(spark, table)] if table else list_tables(spark, settings.maintenance_namespaces)
-    results = []
+    results, failures = [], []
     for identifier in identifiers:
         table_policy = policy.for_table(identifier)
-        stats = policy_stats(spark, identifier, table_policy)
-        expirable = expirable_snapshots(spark, identifier, table_policy, now)
-        orphans = find_orphans(spark, identifier, table_policy, Context(now=now, apply=False, settings=settings))
+        try:
+            stats = policy_stats(spark, identifier, table_policy)
+            expirable = expirable_snapshots(spark, identifier, table_policy, now)
+            orphans = find_orphans(spark, identifier, table_policy, Context(now=now, apply=False, settings=settings))
+        except Exception as error:  # one unreadable table does not hide the others
+            failures.append(f"{identifier} : {describe_failure(error)}")
+            out(f"{identifier}\n  ÉCHEC : {describe_failure(error)}")
+            continue
         actions = planned_actions(stats, table_policy, expirable, len(orphans))
         age = "-" if stats.oldest_snapshot_at is None else f"{(now - stats.oldest_snapshot_at).total_seconds() / 3600:.1f} h"
         out(f"{identifier}")
@@ -59,4 +65,6 @@ def table_health(spark, settings: Settings, table: str | None = None, now: datet
             f"{stats.manifests} manifestes, {stats.records:,} lignes")
         out(f"  maintain ferait : {'; '.join(actions)}")
         results.append((stats, actions))
+    if failures:
+        raise MaintenanceFailed("état illisible pour " + "; ".join(failures))
     return results

@@ -15,6 +15,7 @@ from lakehouse.maintenance_policy import MaintenancePolicy, load_policy
 from lakehouse.settings import PROJECT_ROOT
 from lakehouse_spark.maintenance import run_maintenance
 from lakehouse_spark.recovery import RollbackRefused, history, rollback
+from lakehouse_spark.table_health import table_health
 
 pytestmark = pytest.mark.integration
 
@@ -179,3 +180,14 @@ def test_compaction_racing_appends_loses_no_row(spark, running_stack, namespace)
     if outcome:
         assert outcome[0].failure is None
         assert data_files(spark, identifier) < 40 + 6
+
+
+def test_table_health_reports_the_table_and_what_maintain_would_do(spark, running_stack, namespace):
+    identifier = small_files_table(spark, namespace, "health", files=12)
+    spark.sql(f"INSERT INTO {identifier} VALUES (99999, 'BEN', 1.0)")
+    lines: list[str] = []
+    [(stats, actions)] = table_health(spark, running_stack, table=identifier, policy=policy(), out=lines.append)
+    assert (stats.snapshots, stats.data_files, stats.small_files, stats.records) == (2, 13, 13, 1201)
+    assert actions == ["compacter 13 fichiers (partitions d'au moins 5 petits fichiers, cible 128 Mo)", "réécrire 2 manifestes"]
+    assert lines[0] == identifier and "2 snapshots" in lines[1] and "13 fichiers de données" in lines[1]
+    assert data_files(spark, identifier) == 13  # read only

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cli_runner import run_cli
 
 
@@ -31,3 +33,18 @@ def test_beeline_without_a_server_says_to_start_it(tmp_path):
     result = run_cli("beeline", "--sql", "select 1", env_file=env_file)
     assert result.returncode == 1
     assert "make up" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--snapshot", "abc"], "SNAPSHOT='abc' n'est pas un identifiant"),
+    (["--timestamp", "hier"], "TIMESTAMP='hier' illisible"),
+    ([], "donnez SNAPSHOT=<id> ou TIMESTAMP="),
+    (["--snapshot", "1", "--timestamp", "2026-11-23 10:00:00"], "l'un des deux"),
+])
+def test_a_bad_rollback_request_is_refused_in_one_line_before_spark_starts(tmp_path, arguments, message):
+    env_file = tmp_path / "lakehouse.env"
+    env_file.write_text("")
+    result = run_cli("rollback", "--table", "silver.dim_uemoa_indicators", *arguments, env_file=env_file, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERREUR : ") and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
