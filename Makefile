@@ -1,5 +1,6 @@
 # Lakehouse des indicateurs économiques UEMOA — the user's interface.
-# `make help` lists every target. Settings: conf/lakehouse.env (see conf/lakehouse.env.example).
+# `make help` lists every target, one line each, grouped by the `##@` section lines below.
+# Settings: conf/lakehouse.env (see conf/lakehouse.env.example).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -12,11 +13,8 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
-help: ## List the targets, one line each
-	@echo "Lakehouse UEMOA — cibles make :"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 est requis (trouvé %d.%d) : make PYTHON=python3.11 ..." % sys.version_info[:2])'
@@ -33,84 +31,119 @@ $(AIRBYTE_STAMP): ingestion/requirements-airbyte.txt
 	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	@touch $@
 
-setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Create .venv and .venv-airbyte, install pinned deps, fetch and verify the Spark jars, create conf/lakehouse.env
+##@ Démarrer
+
+run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin), puis le résumé des tables
+	@$(CLI) run
+
+setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, crée conf/lakehouse.env
 	@$(CLI) setup
 
-up: setup ## Start SeaweedFS (S3 + Iceberg REST) and the Spark Thrift Server, wait until healthy
+up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST) et le serveur Thrift de Spark, attend qu'ils répondent
 	@$(CLI) up
 
-down: ## Stop the services started by `make up`
+down: ## Arrête les services démarrés par `make up`
 	@if [ -x $(PY) ]; then $(CLI) down; else echo "rien à arrêter (pas de $(VENV))"; fi
 
-status: ## Show each service, its port, PID and health
+status: ## Chaque service, son port, son PID et sa santé
 	@$(CLI) status
 
-beeline: ## Open Beeline on the Thrift server (SQL="select 1" runs one statement and exits)
-	@$(CLI) beeline $(if $(SQL),--sql "$(SQL)")
+settings: setup ## Les réglages effectifs et leur origine (secrets masqués)
+	@$(CLI) settings
 
-ingest: setup ## Run the Airbyte connector for every stream and land Parquet + Snappy files in S3 (bronze/)
+##@ Le pipeline, étape par étape
+
+ingest: setup ## Connecteur Airbyte pour chaque flux (STREAMS=... pour choisir) → Parquet + Snappy dans S3 (bronze/)
 	@$(CLI) ingest $(STREAMS)
 
-register: setup ## Register the landed files as Iceberg tables in lakehouse.bronze (exactly once), then reconcile
+register: setup ## Fichiers déposés → tables Iceberg de lakehouse.bronze, une seule fois par fichier, puis réconciliation
 	@$(CLI) register $(STREAMS)
 
-reconcile: setup ## Check landed files = ledger + quarantine and rows per file in bronze; fails on any difference
+reconcile: setup ## Vérifie fichiers déposés = registre + quarantaine, et les lignes de chaque fichier dans bronze
 	@$(CLI) reconcile $(STREAMS)
 
-dbt-debug: setup ## Check dbt's connection to the Thrift server (dbt debug)
-	@$(CLI) dbt debug
+##@ dbt : silver et gold
 
-dbt-run: setup ## Build the silver and gold models through the Thrift server (dbt run, seeds first)
-	@$(CLI) dbt seed && $(CLI) dbt run
-
-dbt-test: setup ## Run the dbt data tests and unit tests
-	@$(CLI) dbt test
-
-dbt-build: setup ## Seeds, models and tests in dependency order (dbt build): the pipeline's dbt step
+dbt-build: setup ## Seeds, modèles et tests dans l'ordre des dépendances (dbt build) : l'étape dbt du pipeline
 	@$(CLI) dbt build
 
-dbt-docs: setup ## Generate the static dbt documentation site into dbt/target/static_index.html
+dbt-run: setup ## Construit silver et gold par le serveur Thrift (seeds puis dbt run ; DBT_TARGET=dev : dev_silver, dev_gold)
+	@$(CLI) dbt seed && $(CLI) dbt run
+
+dbt-test: setup ## Tests de données et tests unitaires dbt
+	@$(CLI) dbt test
+
+dbt-debug: setup ## Vérifie la connexion de dbt au serveur Thrift (dbt debug)
+	@$(CLI) dbt debug
+
+dbt-docs: setup ## Site de documentation dbt statique dans dbt/target/static_index.html
 	@$(CLI) dbt docs generate --static && echo "documentation : dbt/target/static_index.html"
 
-dbt-freshness: setup ## Check the bronze sources' freshness (dbt source freshness on _airbyte_extracted_at); fails past error_after
+dbt-freshness: setup ## Fraîcheur des sources bronze (dbt source freshness sur _airbyte_extracted_at) ; échoue au-delà du seuil
 	@$(CLI) dbt source freshness
+
+##@ Maintenance Iceberg
 
 MAINT_ARGS = $(if $(TABLE),--table $(TABLE)) $(if $(filter 1 yes true,$(APPLY)),--apply)
 
-maintain: setup ## Iceberg maintenance of every table (TABLE=ns.t for one): compact, manifests, expire, orphans (APPLY=1 deletes)
+maintain: setup ## Maintenance Iceberg de toutes les tables (TABLE=ns.t pour une) : compaction, manifestes, expiration, orphelins
 	@$(CLI) maintain $(MAINT_ARGS)
 
-compact: setup ## Compact small data files (rewrite_data_files) under conf/maintenance.toml; TABLE=ns.t for one table
+compact: setup ## Compacte les petits fichiers de données (rewrite_data_files) selon conf/maintenance.toml ; TABLE=ns.t
 	@$(CLI) compact $(MAINT_ARGS)
 
-rewrite-manifests: setup ## Rewrite the manifests (rewrite_manifests); TABLE=ns.t for one table
+rewrite-manifests: setup ## Réécrit les manifestes (rewrite_manifests) ; TABLE=ns.t pour une seule table
 	@$(CLI) rewrite-manifests $(MAINT_ARGS)
 
-expire-snapshots: setup ## Expire old snapshots (age and retain_last of the policy); TABLE=ns.t for one table
+expire-snapshots: setup ## Expire les anciens snapshots (âge et retain_last de la politique) ; TABLE=ns.t
 	@$(CLI) expire-snapshots $(MAINT_ARGS)
 
-remove-orphans: setup ## List orphan files older than the policy window (>= 24 h); APPLY=1 deletes them
+remove-orphans: setup ## Liste les fichiers orphelins plus vieux que la fenêtre (>= 24 h) ; APPLY=1 les supprime
 	@$(CLI) remove-orphans $(MAINT_ARGS)
 
-table-health: setup ## Per table: snapshots, files, sizes, small files, manifests, and what maintain would do
+table-health: setup ## Par table : snapshots, fichiers, tailles, petits fichiers, manifestes, et ce que maintain ferait
 	@$(CLI) table-health $(if $(TABLE),--table $(TABLE))
 
-snapshots: setup ## Snapshot history of TABLE=ns.t (ids for time travel and rollback)
+snapshots: setup ## Historique des snapshots de TABLE=ns.t (identifiants pour le voyage dans le temps et le retour arrière)
 	@$(CLI) snapshots --table "$(TABLE)"
 
-rollback: setup ## Roll TABLE=ns.t back to SNAPSHOT=<id> or TIMESTAMP='yyyy-mm-dd hh:mm:ss' (UTC), printing what changes
+rollback: setup ## Ramène TABLE=ns.t à SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC), en affichant ce qui change
 	@$(CLI) rollback --table "$(TABLE)" $(if $(SNAPSHOT),--snapshot $(SNAPSHOT)) $(if $(TIMESTAMP),--timestamp "$(TIMESTAMP)")
 
-run: setup ## Run the whole pipeline on the local stack (starts it if needed), then print a summary
-	@$(CLI) run
+##@ Interroger
 
-test: setup test-tools ## Run all tests (unit + integration on a private stack started and stopped by the tests)
+beeline: ## Beeline sur le serveur Thrift (SQL="select 1" exécute une requête et quitte)
+	@$(CLI) beeline $(if $(SQL),--sql "$(SQL)")
+
+##@ Qualité : tests, style, mesures
+
+test: setup test-tools lint ## Tous les tests : style (make lint), unitaires, intégration sur une pile privée démarrée puis arrêtée
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: setup ## Run only the tests that need no service
+test-unit: setup ## Seulement les tests sans service
 	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 
-test-tools: ## Install the test-only tools (docker-compose, to validate docker-compose.yml)
+lint: setup ## Vérifie le style : ruff (Python), sqlfluff (SQL dbt), terraform fmt (si terraform est installé)
+	@echo "ruff : vérification et format du Python ..."
+	@$(VENV)/bin/ruff check --quiet . && $(VENV)/bin/ruff format --check --quiet . \
+	  || { echo "ERREUR : le Python ne suit pas le style (make format corrige ce qui peut l'être)"; exit 1; }
+	@echo "sqlfluff : SQL de dbt ..."
+	@cd dbt && ../$(VENV)/bin/sqlfluff lint models tests macros --disable-progress-bar --quiet \
+	  || { echo "ERREUR : le SQL de dbt ne suit pas le style (make format corrige ce qui peut l'être)"; exit 1; }
+	@if command -v terraform >/dev/null; then echo "terraform fmt -check ..."; TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 terraform fmt -check -recursive ingestion/terraform >/dev/null \
+	  || { echo "ERREUR : ingestion/terraform n'est pas formaté (terraform fmt -recursive ingestion/terraform)"; exit 1; }; \
+	  else echo "terraform absent : terraform fmt -check sauté"; fi
+	@echo "style OK"
+
+format: setup ## Corrige le style : ruff format et ruff --fix (Python), sqlfluff fix (SQL dbt), terraform fmt
+	@$(VENV)/bin/ruff check --fix --quiet . ; $(VENV)/bin/ruff format --quiet .
+	@cd dbt && ../$(VENV)/bin/sqlfluff fix models tests macros --disable-progress-bar --quiet || true
+	@if command -v terraform >/dev/null; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -recursive ingestion/terraform; fi
+
+bench: setup ## Benchmarks (BENCH="nom ..." pour choisir) ; médianes dans bench/results/
+	@$(PY) -m bench $(BENCH)
+
+test-tools: ## Installe les outils des tests seulement (docker-compose, pour valider docker-compose.yml)
 	@command -v docker-compose >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installation de docker-compose (Debian) pour valider docker-compose.yml ..."; \
@@ -118,24 +151,24 @@ test-tools: ## Install the test-only tools (docker-compose, to validate docker-c
 	      || echo "AVERTISSEMENT : docker-compose n'a pas pu être installé ; le test de docker-compose.yml sera sauté"; \
 	  else echo "AVERTISSEMENT : installez docker-compose (sudo apt-get install docker-compose) pour valider docker-compose.yml"; fi; }
 
-bench: setup ## Run the benchmarks (BENCH="name ..." to choose), medians in bench/results/
-	@$(PY) -m bench $(BENCH)
+##@ Outils
 
-settings: setup ## Print the effective settings and where each comes from (secrets masked)
-	@$(CLI) settings
-
-verify-jars: setup ## Re-verify the SHA-256 of every runtime jar
+verify-jars: setup ## Revérifie l'empreinte SHA-256 de chaque jar
 	@$(CLI) verify-jars
 
-compose-config: setup test-tools ## Validate docker-compose.yml with conf/lakehouse.env
+compose-config: setup test-tools ## Valide docker-compose.yml avec conf/lakehouse.env
 	@docker-compose --env-file conf/lakehouse.env -f docker-compose.yml config --quiet && echo "docker-compose.yml valide"
 
-lock: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Re-pin the transitive Python dependencies into conf/python-constraints.txt
+lock: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Réépingle les dépendances Python transitives dans conf/python-constraints.txt
 	@{ echo "# Transitive Python dependencies, pinned (pip -c). Regenerate with \`make lock\` after changing pyproject.toml."; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^uemoa-lakehouse'; } > conf/python-constraints.txt
 	@{ sed -n '1,3p' ingestion/requirements-airbyte.txt; $(AIRBYTE_VENV)/bin/python -m pip freeze; } > ingestion/requirements-airbyte.tmp \
 	  && mv ingestion/requirements-airbyte.tmp ingestion/requirements-airbyte.txt
 
-clean: down ## Stop the services and remove the virtualenvs and caches (keeps data in .lakehouse/ and ~/.cache)
+clean: down ## Arrête les services, supprime les virtualenvs et caches (garde les données de .lakehouse/ et ~/.cache)
 	rm -rf $(VENV) $(AIRBYTE_VENV) .pytest_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+help: ## Liste les cibles, une ligne chacune, par section
+	@echo "Lakehouse UEMOA — cibles make (réglages : conf/lakehouse.env)"
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

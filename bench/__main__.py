@@ -5,11 +5,11 @@ from __future__ import annotations
 import signal
 import sys
 
-from bench.runner import run_benchmarks
 from bench.dbt_benchmarks import BENCHMARKS as DBT_BENCHMARKS
 from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
 from bench.maintenance_benchmarks import BENCHMARKS as MAINTENANCE_BENCHMARKS
 from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
+from bench.runner import run_benchmarks
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
 
 BENCHMARKS = STACK_BENCHMARKS + INGEST_BENCHMARKS + REGISTER_BENCHMARKS + DBT_BENCHMARKS + MAINTENANCE_BENCHMARKS

@@ -18,8 +18,8 @@ from pathlib import Path
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, _provisioned
 from lakehouse import stack
+from lakehouse.bceao_api import ingest_from_bceao
 from lakehouse.dbt_runner import DBT_DIR, dbt_command
-from lakehouse_ingestion.ingest import run_ingest
 
 PORT_BASE = 29000
 
@@ -36,7 +36,7 @@ def _prepared_stack():
         shutil.rmtree(folder, ignore_errors=True)
 
     atexit.register(cleanup)
-    run_ingest(settings, ["indicateurs_economiques_uemoa"], out=lambda _: None)
+    ingest_from_bceao(settings, ["indicateurs_economiques_uemoa"], out=lambda _: None)
     run_register(settings, ["indicateurs_economiques_uemoa"], out=lambda _: None)
     return settings
 
@@ -47,7 +47,9 @@ def _timed_build(settings) -> tuple[float, dict[str, float]]:
     subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
     elapsed = time.perf_counter() - started
     results = json.loads((DBT_DIR / "target" / "run_results.json").read_text())["results"]
-    per_model = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results if r["unique_id"].startswith("model.")}
+    per_model = {
+        r["unique_id"].split(".")[-1]: r["execution_time"] for r in results if r["unique_id"].startswith("model.")
+    }
     return elapsed, per_model
 
 
@@ -68,5 +70,9 @@ def dbt_build() -> Samples:
 
 
 BENCHMARKS = [
-    Benchmark("dbt_build", "dbt build de silver et gold sur Thrift (480 trimestres), à froid et à chaud, et par modèle", dbt_build),
+    Benchmark(
+        "dbt_build",
+        "dbt build de silver et gold sur Thrift (480 trimestres), à froid et à chaud, et par modèle",
+        dbt_build,
+    ),
 ]

@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, _provisioned
 from lakehouse import stack
-from lakehouse_ingestion.api_server import ApiState, start_api_server
+from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_ingestion.connector import configured_catalog, connector_config, discover, run_connector
 from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_ingestion.lake_store import LakeStore
@@ -27,8 +27,10 @@ PORT_BASE = 27000
 
 
 def ingest_raw_events() -> Samples:
-    samples: Samples = {f"raw_events {EVENTS:,} : connecteur + dépôt S3": [],
-                        f"raw_events {EVENTS:,} : connecteur seul": []}
+    samples: Samples = {
+        f"raw_events {EVENTS:,} : connecteur + dépôt S3": [],
+        f"raw_events {EVENTS:,} : connecteur seul": [],
+    }
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
         base = _provisioned(Path(folder))
         stack.up(base, ["seaweedfs"], progress=lambda _: None)
@@ -47,7 +49,9 @@ def ingest_raw_events() -> Samples:
                     config = connector_config(settings, api.url)
                     catalog = configured_catalog(discover(settings, config)["raw_events"])
                     started = time.perf_counter()
-                    count = sum(1 for m in run_connector(settings, "read", config, catalog) if m.get("type") == "RECORD")
+                    count = sum(
+                        1 for m in run_connector(settings, "read", config, catalog) if m.get("type") == "RECORD"
+                    )
                     samples[f"raw_events {EVENTS:,} : connecteur seul"].append(time.perf_counter() - started)
                     assert count == EVENTS
         finally:
@@ -56,6 +60,10 @@ def ingest_raw_events() -> Samples:
 
 
 BENCHMARKS = [
-    Benchmark("ingest_raw_events", f"ingestion de {EVENTS:,} événements par le connecteur Airbyte",
-              ingest_raw_events, items=EVENTS),
+    Benchmark(
+        "ingest_raw_events",
+        f"ingestion de {EVENTS:,} événements par le connecteur Airbyte",
+        ingest_raw_events,
+        items=EVENTS,
+    ),
 ]

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from bench.register_benchmarks import _context
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS
-from lakehouse.clients import s3_filesystem
+from lakehouse.core.clients import s3_filesystem
 
 SMALL_FILES = int(os.environ.get("BENCH_COMPACT_FILES", "1000"))
 ROWS_PER_FILE = int(os.environ.get("BENCH_COMPACT_ROWS_PER_FILE", "200"))
@@ -30,16 +30,22 @@ _BYTES: list[int] = []
 
 def _small_files_table(spark, identifier: str) -> list[str]:
     data = spark.range(SMALL_FILES * ROWS_PER_FILE).selectExpr(
-        "id", "concat('e', lpad(cast(id as string), 10, '0')) as event_id",
+        "id",
+        "concat('e', lpad(cast(id as string), 10, '0')) as event_id",
         "element_at(array('BEN','BFA','CIV','GNB','MLI','NER','SEN','TGO'), cast(id % 8 as int) + 1) as pays",
-        "timestamp_seconds(1735689600 + id * 7) as occurred_at", "id * 0.25 as valeur")
-    spark.sql(f"CREATE TABLE {identifier} (id BIGINT, event_id STRING, pays STRING, occurred_at TIMESTAMP, valeur DOUBLE) USING iceberg")
+        "timestamp_seconds(1735689600 + id * 7) as occurred_at",
+        "id * 0.25 as valeur",
+    )
+    spark.sql(
+        f"CREATE TABLE {identifier} (id BIGINT, event_id STRING, pays "
+        "STRING, occurred_at TIMESTAMP, valeur DOUBLE) USING iceberg"
+    )
     data.repartition(SMALL_FILES).writeTo(identifier).append()
     return [row[0] for row in spark.sql(f"SELECT file_path FROM {identifier}.files").collect()]
 
 
 def compaction() -> Samples:
-    from lakehouse.maintenance_policy import load_policy
+    from lakehouse.core.maintenance_policy import load_policy
     from lakehouse_spark.maintenance import run_maintenance
 
     settings, spark = _context()
@@ -56,7 +62,9 @@ def compaction() -> Samples:
 
         started = time.perf_counter()
         table = ds.dataset(paths, filesystem=s3, format="parquet").to_table()
-        pq.write_table(table, f"{settings.landing_bucket}/bench/pyarrow-{run}.parquet", filesystem=s3, compression="snappy")
+        pq.write_table(
+            table, f"{settings.landing_bucket}/bench/pyarrow-{run}.parquet", filesystem=s3, compression="snappy"
+        )
         samples[PYARROW].append(time.perf_counter() - started)
         assert table.num_rows == SMALL_FILES * ROWS_PER_FILE
 
@@ -70,11 +78,21 @@ def compaction() -> Samples:
 def derived(samples: Samples) -> dict[str, float]:
     iceberg, pyarrow = statistics.median(samples[ICEBERG]), statistics.median(samples[PYARROW])
     megabytes = statistics.median(_BYTES) / 1024 / 1024
-    return {"Mo lus par run": megabytes, "compaction Mo/s": megabytes / iceberg, "compaction lignes/s": SMALL_FILES * ROWS_PER_FILE / iceberg,
-            "pyarrow Mo/s": megabytes / pyarrow, "ratio compaction / pyarrow (durée)": iceberg / pyarrow}
+    return {
+        "Mo lus par run": megabytes,
+        "compaction Mo/s": megabytes / iceberg,
+        "compaction lignes/s": SMALL_FILES * ROWS_PER_FILE / iceberg,
+        "pyarrow Mo/s": megabytes / pyarrow,
+        "ratio compaction / pyarrow (durée)": iceberg / pyarrow,
+    }
 
 
 BENCHMARKS = [
-    Benchmark("compact_small_files", f"compaction de {SMALL_FILES} petits fichiers ({ROWS_PER_FILE} lignes chacun) "
-              "contre pyarrow seul", compaction, items=SMALL_FILES * ROWS_PER_FILE, derive=derived),
+    Benchmark(
+        "compact_small_files",
+        f"compaction de {SMALL_FILES} petits fichiers ({ROWS_PER_FILE} lignes chacun) contre pyarrow seul",
+        compaction,
+        items=SMALL_FILES * ROWS_PER_FILE,
+        derive=derived,
+    ),
 ]

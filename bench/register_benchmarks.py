@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, _provisioned
 from lakehouse import stack
-from lakehouse.clients import s3_client
+from lakehouse.core.clients import s3_client
 
 SMALL_FILES = int(os.environ.get("BENCH_REGISTER_FILES", "1000"))
 ROWS_PER_SMALL_FILE = 50
@@ -32,15 +32,18 @@ PORT_BASE = 28000
 
 
 def _events(start: int, count: int) -> bytes:
-    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    table = pa.table({
-        "event_id": [f"e{i:010d}" for i in range(start, start + count)],
-        "user_id": [f"u{i % 1000:07d}" for i in range(start, start + count)],
-        "event_type": ["page_view"] * count,
-        "page": [f"/indicateurs/CIV/{i % 7}" for i in range(start, start + count)],
-        "occurred_at": pa.array([base + timedelta(seconds=7 * i) for i in range(start, start + count)],
-                                pa.timestamp("us", tz="UTC")),
-    })
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    table = pa.table(
+        {
+            "event_id": [f"e{i:010d}" for i in range(start, start + count)],
+            "user_id": [f"u{i % 1000:07d}" for i in range(start, start + count)],
+            "event_type": ["page_view"] * count,
+            "page": [f"/indicateurs/CIV/{i % 7}" for i in range(start, start + count)],
+            "occurred_at": pa.array(
+                [base + timedelta(seconds=7 * i) for i in range(start, start + count)], pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="snappy")
     return sink.getvalue()
@@ -74,11 +77,15 @@ def _timed_registrations(bodies: list[bytes]) -> list[float]:
     durations = []
     for _ in range(RUNS):
         suffix = uuid.uuid4().hex[:10]
-        settings = base.with_values(LAKEHOUSE_LANDING_BUCKET=f"bench-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bench_{suffix}")
+        settings = base.with_values(
+            LAKEHOUSE_LANDING_BUCKET=f"bench-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bench_{suffix}"
+        )
         s3 = s3_client(settings)
         s3.create_bucket(Bucket=settings.landing_bucket)
         for index, body in enumerate(bodies):
-            s3.put_object(Bucket=settings.landing_bucket, Key=f"bronze/raw_events/2026_01_01_{index}_0.parquet", Body=body)
+            s3.put_object(
+                Bucket=settings.landing_bucket, Key=f"bronze/raw_events/2026_01_01_{index}_0.parquet", Body=body
+            )
         spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.bench_{suffix}")
         started = time.perf_counter()
         [result] = register(spark, settings, ["raw_events"], out=lambda _: None)
@@ -93,12 +100,24 @@ def register_small_files() -> Samples:
 
 
 def register_large_file() -> Samples:
-    return {f"1 fichier de {LARGE_FILE_ROWS:,} lignes (débit = lignes/s)": _timed_registrations([_events(0, LARGE_FILE_ROWS)])}
+    return {
+        f"1 fichier de {LARGE_FILE_ROWS:,} lignes (débit = lignes/s)": _timed_registrations(
+            [_events(0, LARGE_FILE_ROWS)]
+        )
+    }
 
 
 BENCHMARKS = [
-    Benchmark("register_small_files", f"enregistrement bronze de {SMALL_FILES} petits fichiers en un commit",
-              register_small_files, items=SMALL_FILES),
-    Benchmark("register_large_file", f"enregistrement bronze d'un fichier de {LARGE_FILE_ROWS:,} lignes",
-              register_large_file, items=LARGE_FILE_ROWS),
+    Benchmark(
+        "register_small_files",
+        f"enregistrement bronze de {SMALL_FILES} petits fichiers en un commit",
+        register_small_files,
+        items=SMALL_FILES,
+    ),
+    Benchmark(
+        "register_large_file",
+        f"enregistrement bronze d'un fichier de {LARGE_FILE_ROWS:,} lignes",
+        register_large_file,
+        items=LARGE_FILE_ROWS,
+    ),
 ]

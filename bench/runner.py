@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse.core.reporting import Reporter
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 Samples = dict[str, list[float]]
@@ -58,7 +60,7 @@ def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path
     return path
 
 
-def run_benchmarks(benchmarks: list[Benchmark], out: Callable[[str], None] = print) -> int:
+def run_benchmarks(benchmarks: list[Benchmark], out: Reporter = print) -> int:
     rows = []
     for benchmark in benchmarks:
         out(f"== {benchmark.name}: {benchmark.description}")
@@ -74,6 +76,8 @@ def run_benchmarks(benchmarks: list[Benchmark], out: Callable[[str], None] = pri
     out(f"{'benchmark':<22} {'mesure':<46} {'médiane':>10} {'min':>10} {'max':>10} {'runs':>5} {'débit (/s)':>12}")
     for name, measure, stats in rows:
         rate = f"{stats['items_per_s']:>12,.0f}" if "items_per_s" in stats else f"{'':>12}"
-        out(f"{name:<22} {measure:<46} {stats['median_s']:>9.3f}s {stats['min_s']:>9.3f}s {stats['max_s']:>9.3f}s "
-            f"{stats['runs']:>5} {rate}")
+        out(
+            f"{name:<22} {measure:<46} {stats['median_s']:>9.3f}s {stats['min_s']:>9.3f}s {stats['max_s']:>9.3f}s "
+            f"{stats['runs']:>5} {rate}"
+        )
     return 0

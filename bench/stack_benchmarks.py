@@ -1,6 +1,6 @@
 """Benchmarks of the stack itself: setup when done, cold start per service, Spark session, Thrift round trip.
 
-Each runs on a throwaway stack (`lakehouse.sandbox`: own folder and ports), never on the
+Each runs on a throwaway stack (`lakehouse_dev.sandbox`: own folder and ports), never on the
 developer's stack.
 """
 
@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 from bench.runner import Benchmark, Samples
-from lakehouse import jars, spark_conf, stack
-from lakehouse.clients import hive_connection
-from lakehouse.sandbox import sandbox_settings, write_sandbox_env
-from lakehouse.settings import PROJECT_ROOT
+from lakehouse import stack
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.clients import hive_connection
+from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 PORT_BASE = 26000
@@ -32,8 +33,12 @@ def _timed(action) -> float:
 def setup_when_done() -> Samples:
     command = ["make", "-s", "setup"]
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)  # make sure it is done
-    return {"make setup (rien à faire)": [
-        _timed(lambda: subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)) for _ in range(RUNS)]}
+    return {
+        "make setup (rien à faire)": [
+            _timed(lambda: subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True))
+            for _ in range(RUNS)
+        ]
+    }
 
 
 def _provisioned(folder: Path):
@@ -49,9 +54,11 @@ def up_cold_start() -> Samples:
             settings = _provisioned(Path(folder))
             try:
                 samples["seaweedfs: démarrage à froid → sain"].append(
-                    _timed(lambda: stack.up(settings, ["seaweedfs"], progress=lambda _: None)))
+                    _timed(lambda settings=settings: stack.up(settings, ["seaweedfs"], progress=lambda _: None))
+                )
                 samples["thrift: démarrage à froid → SELECT 1"].append(
-                    _timed(lambda: stack.up(settings, ["thrift"], progress=lambda _: None)))
+                    _timed(lambda settings=settings: stack.up(settings, ["thrift"], progress=lambda _: None))
+                )
             finally:
                 stack.down(settings, progress=lambda _: None)
     return samples
@@ -64,12 +71,16 @@ def spark_session_start() -> Samples:
         settings = _provisioned(Path(folder))
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
         env["LAKEHOUSE_ENV_FILE"] = str(env_file)
-        code = ("from lakehouse_spark.session import get_spark; s = get_spark('bench');"
-                " s.sql('show namespaces').collect(); s.stop()")
+        code = (
+            "from lakehouse_spark.session import get_spark; s = get_spark('bench');"
+            " s.sql('show namespaces').collect(); s.stop()"
+        )
         stack.up(settings, ["seaweedfs"], progress=lambda _: None)
         try:
-            runs = [_timed(lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True))
-                    for _ in range(RUNS)]
+            runs = [
+                _timed(lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True))
+                for _ in range(RUNS)
+            ]
         finally:
             stack.down(settings, progress=lambda _: None)
     return {"session Spark + show namespaces (nouveau JVM)": runs}

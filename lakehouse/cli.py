@@ -1,7 +1,9 @@
 """Command-line entry point behind the Makefile: `python -m lakehouse <command>`.
 
-Errors the user can act on (settings, Java, jars, services, a failed pipeline step) are
-printed as one clear message on stderr with exit code 1, never as a bare stack trace.
+Every error the user can act on is a `LakehouseError` (settings, Java, jars, services, a job,
+a failed pipeline step): it is printed as one clear message on stderr with exit code 1,
+never as a bare stack trace. Job packages are imported inside the commands that need them,
+so that `make status` or `make settings` start quickly.
 """
 
 from __future__ import annotations
@@ -10,26 +12,13 @@ import argparse
 import os
 import sys
 
-from lakehouse import jars, pipeline, stack
-from lakehouse.clients import ServiceUnavailable
-from lakehouse.dbt_runner import DbtFailed
-from lakehouse.java import JavaError
+from lakehouse import pipeline, stack
+from lakehouse.core import jars
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import load_settings
+from lakehouse.core.spark_conf import spark_environment, spark_home
 from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
-from lakehouse.services.thrift import spark_environment, spark_home
-from lakehouse_ingestion.connector import ConnectorError
-from lakehouse_ingestion.ingest import IngestError
-from lakehouse_spark.maintenance import MaintenanceFailed
-from lakehouse_spark.reconcile import ReconciliationFailed
-from lakehouse_spark.recovery import RollbackRefused
-from lakehouse_spark.register import RegistrationFailed
-from lakehouse_spark.table_stats import UnknownTable
-from lakehouse.maintenance_policy import PolicyError
-from lakehouse.settings import SettingsError, load_settings
-
-USER_ERRORS = (SettingsError, JavaError, jars.JarError, ServiceError, ServiceUnavailable, pipeline.StepFailed,
-               IngestError, ConnectorError, RegistrationFailed, ReconciliationFailed, DbtFailed,
-               MaintenanceFailed, PolicyError, UnknownTable, RollbackRefused)
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -63,7 +52,8 @@ def _beeline(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not port_answers(settings.thrift_host, settings.thrift_port):
         raise ServiceError(
-            f"le serveur Thrift ne répond pas sur {settings.thrift_host}:{settings.thrift_port} : lancez `make up` (état : `make status`)"
+            f"le serveur Thrift ne répond pas sur {settings.thrift_host}:{settings.thrift_port} : "
+            "lancez `make up` (état : `make status`)"
         )
     command = [str(spark_home() / "bin" / "beeline"), "-u", settings.jdbc_url, "-n", settings.thrift_user]
     if args.sql:
@@ -83,11 +73,11 @@ def _dbt(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from lakehouse_ingestion.ingest import run_ingest
+    from lakehouse.bceao_api import ingest_from_bceao
 
     settings = load_settings()
     stack.up(settings, ["seaweedfs"])
-    run_ingest(settings, args.streams or None)
+    ingest_from_bceao(settings, args.streams or None)
     return 0
 
 
@@ -106,7 +96,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _maintenance_spark(settings):
-    from lakehouse.maintenance_policy import load_policy
+    from lakehouse.core.maintenance_policy import load_policy
     from lakehouse_spark.session import get_spark
 
     load_policy(settings.maintenance_policy_file)  # a bad policy is refused before Spark starts
@@ -185,19 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="connecteur Airbyte → fichiers Parquet dans s3://<bucket>/bronze/")
     ingest.add_argument("streams", nargs="*", help="flux à ingérer (tous par défaut)")
     ingest.set_defaults(func=_ingest)
-    for name, func, text in (("register", _register, "fichiers déposés → tables Iceberg de bronze, une seule fois"),
-                             ("reconcile", _reconcile, "vérifie fichiers déposés = registre + quarantaine, lignes comprises")):
+    for name, func, text in (
+        ("register", _register, "fichiers déposés → tables Iceberg de bronze, une seule fois"),
+        ("reconcile", _reconcile, "vérifie fichiers déposés = registre + quarantaine, lignes comprises"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("streams", nargs="*", help="flux (tous par défaut)")
         sub.set_defaults(func=func)
     dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
     dbt.set_defaults(func=_dbt)
-    for name, text in (("maintain", "compact, rewrite-manifests, expire-snapshots, remove-orphans, dans cet ordre"),
-                       ("compact", "rewrite_data_files selon la politique"),
-                       ("rewrite-manifests", "rewrite_manifests"),
-                       ("expire-snapshots", "expire_snapshots (âge et retain_last de la politique)"),
-                       ("remove-orphans", "remove_orphan_files, essai à blanc sauf --apply")):
+    for name, text in (
+        ("maintain", "compact, rewrite-manifests, expire-snapshots, remove-orphans, dans cet ordre"),
+        ("compact", "rewrite_data_files selon la politique"),
+        ("rewrite-manifests", "rewrite_manifests"),
+        ("expire-snapshots", "expire_snapshots (âge et retain_last de la politique)"),
+        ("remove-orphans", "remove_orphan_files, essai à blanc sauf --apply"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--table", help="namespace.table (toutes les tables maintenues par défaut)")
         sub.add_argument("--apply", action="store_true", help="supprimer vraiment les fichiers orphelins")
@@ -222,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except USER_ERRORS as error:
+    except LakehouseError as error:
         print(f"ERREUR : {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakehouse.settings import PROJECT_ROOT, Settings
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import PROJECT_ROOT, Settings
 
 DBT_DIR = PROJECT_ROOT / "dbt"
+# The target that writes the published namespaces silver and gold (profiles.yml); `make run` always uses it.
+PUBLISHED_TARGET = "prod"
 
 
-class DbtFailed(Exception):
+class DbtFailed(LakehouseError):
     """dbt ended in error; the message names the failed nodes."""
 
 
@@ -29,18 +32,24 @@ def dbt_command(settings: Settings, arguments: list[str]) -> tuple[list[str], di
 
 def failed_nodes(run_results: Path) -> list[str]:
     results = json.loads(run_results.read_text())["results"]
-    return [f"{r['unique_id']} ({r['status']}: {(r.get('message') or '').strip()[:200]})"
-            for r in results if r["status"] in ("error", "fail", "runtime error")]
+    return [
+        f"{r['unique_id']} ({r['status']}: {(r.get('message') or '').strip()[:200]})"
+        for r in results
+        if r["status"] in ("error", "fail", "runtime error")
+    ]
 
 
 def dbt_build(settings: Settings) -> str:
-    """`dbt build` (seeds, models, tests); return a one-line summary or raise DbtFailed."""
-    command, env, cwd = dbt_command(settings, ["build", "--no-use-colors"])
+    """`dbt build` (seeds, models, tests) of silver and gold, whatever DBT_TARGET says; return a one-line
+    summary or raise DbtFailed."""
+    command, env, cwd = dbt_command(settings, ["build", "--no-use-colors", "--target", PUBLISHED_TARGET])
     result = subprocess.run(command, env=env, cwd=cwd)
     run_results = DBT_DIR / "target" / "run_results.json"
     if result.returncode != 0:
         failures = failed_nodes(run_results) if run_results.exists() else []
-        raise DbtFailed("dbt build en échec" + (" : " + "; ".join(failures[:5]) if failures else f" (code {result.returncode})"))
+        raise DbtFailed(
+            "dbt build en échec" + (" : " + "; ".join(failures[:5]) if failures else f" (code {result.returncode})")
+        )
     results = json.loads(run_results.read_text())["results"]
     counts: dict[str, int] = {}
     for node in results:

@@ -12,8 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lakehouse import stack
-from lakehouse.clients import iceberg_catalog
-from lakehouse.settings import Settings
+from lakehouse.core.clients import iceberg_catalog
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.reporting import Reporter, indented
+from lakehouse.core.settings import Settings
+
+STEP_DETAIL = indented(print)
 
 
 @dataclass(frozen=True)
@@ -30,19 +34,24 @@ def _start_stack(settings: Settings) -> str:
 
 
 def _ingest(settings: Settings) -> str:
-    from lakehouse_ingestion.ingest import run_ingest
+    from lakehouse.bceao_api import ingest_from_bceao
 
-    reports = run_ingest(settings, out=lambda line: print(f"    {line}"))
-    return f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers"
+    reports = ingest_from_bceao(settings, out=STEP_DETAIL)
+    return (
+        f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers"
+    )
 
 
 def _register(settings: Settings) -> str:
     from lakehouse_spark.bronze_job import run_register
 
-    results = run_register(settings, out=lambda line: print(f"    {line}"))
+    results = run_register(settings, out=STEP_DETAIL)
     rejected = sum(len(r.rejected) for r in results)
-    return (f"{sum(r.files for r in results)} fichiers, {sum(r.rows for r in results)} lignes enregistrés dans bronze"
-            + (f", {rejected} en quarantaine" if rejected else "") + " ; réconciliation OK")
+    return (
+        f"{sum(r.files for r in results)} fichiers, {sum(r.rows for r in results)} lignes enregistrés dans bronze"
+        + (f", {rejected} en quarantaine" if rejected else "")
+        + " ; réconciliation OK"
+    )
 
 
 def _dbt_build(settings: Settings) -> str:
@@ -55,27 +64,39 @@ def _maintain(settings: Settings) -> str:
     from lakehouse_spark.maintenance import JOBS, run_maintenance
     from lakehouse_spark.session import get_spark
 
-    reports = run_maintenance(get_spark("lakehouse-maintenance", settings), settings, list(JOBS),
-                              out=lambda line: print(f"    {line}"))
+    reports = run_maintenance(get_spark("lakehouse-maintenance", settings), settings, list(JOBS), out=STEP_DETAIL)
     files_before = sum(r.before.data_files for r in reports)
     files_after = sum(r.after.data_files for r in reports if r.after)
     snapshots_before = sum(r.before.snapshots for r in reports)
     snapshots_after = sum(r.after.snapshots for r in reports if r.after)
     orphans = sum(len(r.orphans) for r in reports)
-    return (f"{len(reports)} tables : {files_before} → {files_after} fichiers de données, {snapshots_before} → "
-            f"{snapshots_after} snapshots, {orphans} fichiers orphelins listés (make remove-orphans APPLY=1 pour les supprimer)")
+    return (
+        f"{len(reports)} tables : {files_before} → {files_after} fichiers de données, {snapshots_before} → "
+        f"{snapshots_after} snapshots, {orphans} fichiers orphelins listés "
+        "(make remove-orphans APPLY=1 pour les supprimer)"
+    )
 
 
 STEPS: list[Step] = [
     Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
-    Step("register", "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation", _register),
-    Step("dbt-build", "dbt build sur Thrift : silver (dim_uemoa_indicators) et gold (marts), tests compris", _dbt_build),
-    Step("maintain", "maintenance Iceberg : compaction, manifestes, expiration des snapshots, orphelins (essai à blanc)", _maintain),
+    Step(
+        "register",
+        "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation",
+        _register,
+    ),
+    Step(
+        "dbt-build", "dbt build sur Thrift : silver (dim_uemoa_indicators) et gold (marts), tests compris", _dbt_build
+    ),
+    Step(
+        "maintain",
+        "maintenance Iceberg : compaction, manifestes, expiration des snapshots, orphelins (essai à blanc)",
+        _maintain,
+    ),
 ]
 
 
-class StepFailed(Exception):
+class StepFailed(LakehouseError):
     def __init__(self, step: str, cause: BaseException):
         super().__init__(f"étape « {step} » en échec : {cause}")
         self.step = step
@@ -96,7 +117,7 @@ def table_summary(settings: Settings) -> list[tuple[str, str, int | None, int]]:
     return rows
 
 
-def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Callable[[str], None] = print) -> None:
+def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Reporter = print) -> None:
     steps = STEPS if steps is None else steps
     started = time.monotonic()
     for index, step in enumerate(steps, start=1):

@@ -6,17 +6,16 @@ Idempotent and quick when nothing changed: an existing `conf/lakehouse.env` is k
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 
-from lakehouse import jars, spark_conf
-from lakehouse.java import check_java
-from lakehouse.settings import EXAMPLE_FILE, Settings, load_settings, local_settings_file
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.files import write_private
+from lakehouse.core.java import check_java
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import EXAMPLE_FILE, Settings, load_settings, local_settings_file
 
-Progress = Callable[[str], None]
 GENERATED = {
     "LAKEHOUSE_S3_ACCESS_KEY": lambda: "LH" + secrets.token_hex(9).upper(),
     "LAKEHOUSE_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
@@ -24,7 +23,7 @@ GENERATED = {
 }
 
 
-def ensure_local_settings(path: Path | None = None, progress: Progress = print) -> Path:
+def ensure_local_settings(path: Path | None = None, progress: Reporter = print) -> Path:
     """Create the local settings file from the example, with random credentials; fill empty ones."""
     path = path or local_settings_file()
     text = path.read_text(encoding="utf-8") if path.exists() else EXAMPLE_FILE.read_text(encoding="utf-8")
@@ -38,15 +37,12 @@ def ensure_local_settings(path: Path | None = None, progress: Progress = print) 
             text += f"\n{key}={make()}\n"
             filled.append(key)
     if filled or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_private(path, text)
         progress(f"{path} : identifiants générés ({', '.join(filled)})")
     return path
 
 
-def provision(progress: Progress = print) -> Settings:
+def provision(progress: Reporter = print) -> Settings:
     ensure_local_settings(progress=progress)
     settings = load_settings()
     progress(check_java())

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from lakehouse.clients import ServiceUnavailable, iceberg_catalog, list_buckets, s3_client
+from lakehouse.core.clients import ServiceUnavailable, iceberg_catalog, list_buckets, s3_client
+from lakehouse.core.errors import first_line
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import Settings
 from lakehouse.services import ALL_SERVICES, Service, ServiceError, service_named
 from lakehouse.services.process import port_is_free
-from lakehouse.settings import Settings
 
-Progress = Callable[[str], None]
 BUCKET_WAIT_SECONDS = 30
 
 
@@ -50,7 +51,7 @@ def _probe(service: Service, settings: Settings) -> tuple[bool, str]:
     except (ServiceUnavailable, ServiceError) as error:
         return False, str(error)
     except Exception as error:  # a probe must never crash the command
-        return False, f"{type(error).__name__}: {error}".splitlines()[0]
+        return False, f"{type(error).__name__}: {first_line(error)}"
 
 
 def _wait_healthy(service: Service, settings: Settings, process, started: float) -> str:
@@ -81,11 +82,12 @@ def _check_ports(service: Service, settings: Settings) -> None:
         if not port_is_free(port.host, port.port):
             raise ServiceError(
                 f"{service.label} : le port {port.port} ({port.role}) est déjà occupé sur {port.host} par un autre "
-                f"processus ; arrêtez-le (`ss -ltnp | grep :{port.port}`) ou changez {port.setting} dans conf/lakehouse.env"
+                f"processus ; arrêtez-le (`ss -ltnp | grep :{port.port}`) "
+                f"ou changez {port.setting} dans conf/lakehouse.env"
             )
 
 
-def start_service(service: Service, settings: Settings, progress: Progress = print) -> str:
+def start_service(service: Service, settings: Settings, progress: Reporter = print) -> str:
     """Start one service unless it already runs healthy; return a one-line report."""
     managed = service.process(settings)
     state = managed.state()
@@ -120,7 +122,8 @@ def bootstrap(settings: Settings) -> str:
         buckets = set(list_buckets(settings))
     if settings.warehouse not in buckets:
         raise ServiceError(
-            f"le bucket de tables {settings.warehouse!r} (LAKEHOUSE_WAREHOUSE) n'existe pas sur {settings.s3_endpoint} ; "
+            f"le bucket de tables {settings.warehouse!r} (LAKEHOUSE_WAREHOUSE) "
+            f"n'existe pas sur {settings.s3_endpoint} ; "
             "avec SeaweedFS il est créé au démarrage (-tableBucket), avec MinIO par le service mc de docker-compose"
         )
     if settings.landing_bucket not in buckets:
@@ -135,7 +138,7 @@ def bootstrap(settings: Settings) -> str:
     return "créés : " + ", ".join(created) if created else "buckets et namespaces déjà présents"
 
 
-def up(settings: Settings, names: Sequence[str] | None = None, progress: Progress = print) -> None:
+def up(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:
     services = select_services(names)
     with stack_lock(settings):
         for service in services:
@@ -144,7 +147,7 @@ def up(settings: Settings, names: Sequence[str] | None = None, progress: Progres
                 progress(f"bootstrap: {bootstrap(settings)}")
 
 
-def down(settings: Settings, names: Sequence[str] | None = None, progress: Progress = print) -> None:
+def down(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:
     with stack_lock(settings):
         for service in reversed(select_services(names)):
             managed = service.process(settings)
@@ -177,7 +180,14 @@ def status(settings: Settings) -> list[ServiceStatus]:
             healthy, detail = _probe(service, settings)
             health = ("OK " if healthy else "EN ÉCHEC ") + detail
         rows.append(
-            ServiceStatus(service.name, service.label, state, managed.pid() if state != "stopped" else None,
-                          str(service.main_port(settings)), health, str(managed.log_file))
+            ServiceStatus(
+                service.name,
+                service.label,
+                state,
+                managed.pid() if state != "stopped" else None,
+                str(service.main_port(settings)),
+                health,
+                str(managed.log_file),
+            )
         )
     return rows

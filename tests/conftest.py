@@ -1,6 +1,6 @@
 """Fixtures: the private test stack (real SeaweedFS, Thrift server, Spark), started once per session.
 
-The stack uses its own state folder and ports (`lakehouse/sandbox.py`), so a
+The stack uses its own state folder and ports (`lakehouse_dev.sandbox`), so a
 developer's running stack is never touched; it is stopped at the end, and the session
 fails if one of its processes is still alive.
 """
@@ -12,9 +12,10 @@ import shutil
 
 import pytest
 
-from lakehouse import jars, spark_conf, stack
-from lakehouse.settings import load_settings
-from lakehouse.sandbox import write_sandbox_env
+from lakehouse import stack
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.settings import load_settings
+from lakehouse_dev.sandbox import write_sandbox_env
 
 STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
 

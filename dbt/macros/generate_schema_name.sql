@@ -1,12 +1,14 @@
 {#-
-    dbt schemas are Iceberg namespaces of the `lakehouse` catalog. A model configured with
-    `schema: gold` goes to `lakehouse.gold` exactly (dbt's default would make `silver_gold`);
-    without a schema it goes to the target's schema (`silver`).
+    dbt schemas are Iceberg namespaces of the `lakehouse` catalog. With the `prod` target (what
+    `make run` and `make dbt-*` use) a model goes to its folder's schema exactly (`silver`, `gold`;
+    dbt's default would make `silver_gold`). Any other target prefixes it with the target's name
+    (`dev_silver`, `dev_gold`), so that a development build never overwrites the tables people read.
 -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- if custom_schema_name is none -%}
-        {{ target.schema | trim }}
+    {%- set schema_name = (custom_schema_name or target.schema) | trim -%}
+    {%- if target.name == 'prod' -%}
+        {{ schema_name }}
     {%- else -%}
-        {{ custom_schema_name | trim }}
+        {{ target.name | trim }}_{{ schema_name }}
     {%- endif -%}
 {%- endmacro %}

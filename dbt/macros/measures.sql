@@ -1,4 +1,5 @@
-{#- Formulas shared by the gold marts. Quarters are indexed by `indice_trimestre` = annee * 4 + trimestre - 1. -#}
+{#- Formulas shared by the gold marts. Quarters are indexed by `indice_trimestre` = annee * 4 + trimestre - 1
+    (int_quarters_indexed), so that two consecutive quarters have consecutive indexes. -#}
 
 {#- ratio(n, d): n / d when d > 0, else null. -#}
 {% macro ratio(numerator, denominator) -%}
@@ -10,8 +11,8 @@
     partition by pays order by indice_trimestre range between {{ preceding }} preceding and current row
 {%- endmacro %}
 
-{#- sum_4t(x): sum of x over the quarter and the 3 before it; null unless all 4 quarters have a value. -#}
-{% macro sum_4t(column) -%}
+{#- sum_4q(x): sum of x over the quarter and the 3 before it; null unless all 4 quarters have a value. -#}
+{% macro sum_4q(column) -%}
     (case when count({{ column }}) over ({{ quarter_window(3) }}) = 4
           then sum({{ column }}) over ({{ quarter_window(3) }}) end)
 {%- endmacro %}

@@ -1,24 +1,40 @@
 -- Marts 1 to 5 have exactly one row per (pays, annee, trimestre) present in silver: missing or extra rows are returned.
 {% set marts = ['gold_kpi_uemoa_growth_yoy', 'gold_mart_uemoa_external_stability', 'gold_mart_uemoa_external_trade',
                 'gold_mart_uemoa_monetary_dashboard', 'gold_mart_uemoa_public_finance'] %}
+
 with silver_keys as (
     select pays, annee, trimestre from {{ ref('dim_uemoa_indicators') }}
-)
-{% for mart in marts %}
-, missing_in_{{ mart }} as (
-    select pays, annee, trimestre from silver_keys
+),
+
+mart_keys as (
+    {% for mart in marts %}
+        select '{{ mart }}' as mart, pays, annee, trimestre from {{ ref(mart) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+expected_keys as (
+    select
+        mart_names.mart,
+        silver_keys.pays,
+        silver_keys.annee,
+        silver_keys.trimestre
+    from silver_keys
+    cross join (values {% for mart in marts %}('{{ mart }}'){% if not loop.last %}, {% endif %}{% endfor %}) as mart_names (mart)
+),
+
+missing_keys as (
+    select mart, pays, annee, trimestre from expected_keys
     except
-    select pays, annee, trimestre from {{ ref(mart) }}
-)
-, extra_in_{{ mart }} as (
-    select pays, annee, trimestre from {{ ref(mart) }}
+    select mart, pays, annee, trimestre from mart_keys
+),
+
+extra_keys as (
+    select mart, pays, annee, trimestre from mart_keys
     except
-    select pays, annee, trimestre from silver_keys
+    select mart, pays, annee, trimestre from expected_keys
 )
-{% endfor %}
-{% for mart in marts %}
-select '{{ mart }}' as mart, 'manquante' as ecart, * from missing_in_{{ mart }}
+
+select mart, 'manquante' as ecart, pays, annee, trimestre from missing_keys
 union all
-select '{{ mart }}' as mart, 'en trop' as ecart, * from extra_in_{{ mart }}
-{% if not loop.last %}union all{% endif %}
-{% endfor %}
+select mart, 'en trop' as ecart, pays, annee, trimestre from extra_keys

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -71,7 +71,7 @@ def _to_timestamp(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise Unconvertible(value) from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _to_date(value: Any) -> date:

@@ -13,15 +13,18 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from lakehouse.settings import PROJECT_ROOT, Settings
+from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.files import write_private
+from lakehouse.core.settings import PROJECT_ROOT, Settings
 
 MANIFEST = PROJECT_ROOT / "ingestion" / "manifest.yaml"
 
 
-class ConnectorError(Exception):
+class ConnectorError(LakehouseError):
     """The connector failed; the message carries its own error text."""
 
 
@@ -38,7 +41,9 @@ def connector_config(settings: Settings, api_url: str) -> dict[str, Any]:
     """The connector's configuration (its spec is in the manifest) from the lakehouse settings."""
     api_key = settings.get("BCEAO_API_KEY")
     if not api_key:
-        raise ConnectorError("LAKEHOUSE_BCEAO_API_KEY est vide : lancez `make setup` ou définissez la clé de l'API BCEAO")
+        raise ConnectorError(
+            "LAKEHOUSE_BCEAO_API_KEY est vide : lancez `make setup` ou définissez la clé de l'API BCEAO"
+        )
     return {
         "api_url": api_url,
         "api_key": api_key,
@@ -51,28 +56,23 @@ def connector_config(settings: Settings, api_url: str) -> dict[str, Any]:
     }
 
 
-def _write_private_json(folder: Path, name: str, payload: Any) -> Path:
-    path = folder / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle)
-    return path
-
-
 def summarize_error(text: str) -> str:
     """One readable line for the user from the connector's (often very long) error text."""
     statuses = re.findall(r"status code '?(\d{3})", text) or re.findall(r"HTTP Status Code: (\d{3})", text)
     if any(code in ("401", "403") for code in statuses) or "refuse la clé" in text:
         code = next((c for c in statuses if c in ("401", "403")), "401/403")
-        return (f"l'API BCEAO refuse la clé (HTTP {code}) : vérifiez LAKEHOUSE_BCEAO_API_KEY "
-                "(ou api_key dans la configuration du connecteur)")
+        return (
+            f"l'API BCEAO refuse la clé (HTTP {code}) : vérifiez LAKEHOUSE_BCEAO_API_KEY "
+            "(ou api_key dans la configuration du connecteur)"
+        )
     if statuses:
-        return (f"l'API BCEAO répond HTTP {statuses[-1]} même après les nouvelles tentatives "
-                "(LAKEHOUSE_INGEST_MAX_RETRIES) : réessayez plus tard")
+        return (
+            f"l'API BCEAO répond HTTP {statuses[-1]} même après les nouvelles tentatives "
+            "(LAKEHOUSE_INGEST_MAX_RETRIES) : réessayez plus tard"
+        )
     if "Connection refused" in text or "Max retries exceeded" in text or "NewConnectionError" in text:
         return "l'API BCEAO est injoignable (connexion refusée) : vérifiez LAKEHOUSE_BCEAO_API_URL"
-    first = text.strip().splitlines()[0] if text.strip() else "erreur inconnue"
-    return first[:400] + (" ..." if len(first) > 400 else "")
+    return first_line(text)
 
 
 def _error_text(message: dict[str, Any]) -> str | None:
@@ -82,23 +82,37 @@ def _error_text(message: dict[str, Any]) -> str | None:
     return error.get("message") or error.get("internal_message")
 
 
-def run_connector(settings: Settings, verb: str, config: dict[str, Any], catalog: dict | None = None,
-                  state: list | None = None) -> Iterator[dict[str, Any]]:
-    """Yield the connector's protocol messages; raise ConnectorError if it fails."""
+def run_connector(
+    settings: Settings, verb: str, config: dict[str, Any], catalog: dict | None = None, state: list | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield the connector's protocol messages; raise ConnectorError if it fails. A caller that may stop
+    early wraps it in `contextlib.closing`, so that the connector process is stopped at once."""
     with tempfile.TemporaryDirectory(prefix="airbyte-") as work:
         folder = Path(work)
-        command = [str(connector_executable(settings)), verb,
-                   "--config", str(_write_private_json(folder, "config.json", config)),
-                   "--manifest-path", str(MANIFEST)]
+        command = [
+            str(connector_executable(settings)),
+            verb,
+            "--config",
+            str(write_private(folder / "config.json", json.dumps(config))),
+            "--manifest-path",
+            str(MANIFEST),
+        ]
         if catalog is not None:
-            command += ["--catalog", str(_write_private_json(folder, "catalog.json", catalog))]
+            command += ["--catalog", str(write_private(folder / "catalog.json", json.dumps(catalog)))]
         if state:
-            command += ["--state", str(_write_private_json(folder, "state.json", state))]
+            command += ["--state", str(write_private(folder / "state.json", json.dumps(state)))]
         errors: list[str] = []
         stderr_path = folder / "stderr.log"
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL,
-                                       env={**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_OFFLINE_MODE": "1"})
+        with (
+            stderr_path.open("wb") as stderr,
+            subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_OFFLINE_MODE": "1"},
+            ) as process,
+        ):
             try:
                 assert process.stdout is not None
                 for line in process.stdout:
@@ -116,21 +130,26 @@ def run_connector(settings: Settings, verb: str, config: dict[str, Any], catalog
                     process.wait()
         if code != 0 or errors:
             detail = "\n".join(errors) if errors else stderr_path.read_text(errors="replace").strip()[-3000:]
-            raise ConnectorError(summarize_error(detail) if detail else f"le connecteur s'est arrêté avec le code {code}")
+            raise ConnectorError(
+                summarize_error(detail) if detail else f"le connecteur s'est arrêté avec le code {code}"
+            )
 
 
 def check_connection(settings: Settings, config: dict[str, Any]) -> None:
     """Airbyte's `check` before a sync: a wrong key or an unreachable API fails here, clearly."""
-    for message in run_connector(settings, "check", config):
-        if message.get("type") == "CONNECTION_STATUS" and message["connectionStatus"]["status"] != "SUCCEEDED":
-            raise ConnectorError(summarize_error(message["connectionStatus"].get("message") or "échec du check"))
+    with closing(run_connector(settings, "check", config)) as messages:
+        for message in messages:
+            status = message.get("connectionStatus", {})
+            if message.get("type") == "CONNECTION_STATUS" and status["status"] != "SUCCEEDED":
+                raise ConnectorError(summarize_error(status.get("message") or "échec du check"))
 
 
 def discover(settings: Settings, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The streams the connector declares: name → Airbyte stream (json_schema, keys, cursor)."""
-    for message in run_connector(settings, "discover", config):
-        if message.get("type") == "CATALOG":
-            return {stream["name"]: stream for stream in message["catalog"]["streams"]}
+    with closing(run_connector(settings, "discover", config)) as messages:
+        for message in messages:
+            if message.get("type") == "CATALOG":
+                return {stream["name"]: stream for stream in message["catalog"]["streams"]}
     raise ConnectorError("le connecteur n'a pas renvoyé de catalogue (discover)")
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lakehouse.clients import s3_client
-from lakehouse.settings import Settings
+from lakehouse.core.clients import s3_client
+from lakehouse.core.settings import Settings
 from lakehouse_ingestion.parquet_parts import LocalPart
 
 
@@ -70,8 +70,9 @@ class LakeStore:
         return json.loads(body)
 
     def _put_json(self, key: str, payload: dict[str, Any]) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(payload, indent=1).encode(),
-                           ContentType="application/json")
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=json.dumps(payload, indent=1).encode(), ContentType="application/json"
+        )
 
     def _exists(self, key: str) -> bool:
         try:
@@ -83,7 +84,9 @@ class LakeStore:
     # -- state ---------------------------------------------------------------------------------
     def committed(self, stream: str) -> CommittedState:
         payload = self._get_json(self._state_key(stream)) or {}
-        return CommittedState(payload.get("sync_id"), payload.get("state"), frozenset(payload.get("landed_versions", [])))
+        return CommittedState(
+            payload.get("sync_id"), payload.get("state"), frozenset(payload.get("landed_versions", []))
+        )
 
     def recover(self, stream: str) -> str | None:
         """Finish or roll back a sync interrupted during publication; describe what was done."""
@@ -97,18 +100,35 @@ class LakeStore:
                 if not self._exists(target):
                     self._copy(self._staging_key(stream, sync_id, name), target)
             self._commit(stream, pending)
-            return f"synchronisation {sync_id} interrompue pendant la publication : terminée ({len(pending['parts'])} fichiers)"
+            parts = len(pending["parts"])
+            return f"synchronisation {sync_id} interrompue pendant la publication : terminée ({parts} fichiers)"
         self._drop_staging(stream, sync_id, pending["parts"])
         self.s3.delete_object(Bucket=self.bucket, Key=self._pending_key(stream))
-        return f"synchronisation {sync_id} interrompue avant publication : fichiers temporaires retirés, rien n'avait été déposé"
+        return (
+            f"synchronisation {sync_id} interrompue avant publication : "
+            "fichiers temporaires retirés, rien n'avait été déposé"
+        )
 
     # -- publication -----------------------------------------------------------------------------
-    def publish(self, stream: str, sync_id: int, parts: list[LocalPart], state: dict[str, Any] | None,
-                landed_versions: frozenset[str], fail_after: str | None = None) -> list[str]:
+    def publish(
+        self,
+        stream: str,
+        sync_id: int,
+        parts: list[LocalPart],
+        state: dict[str, Any] | None,
+        landed_versions: frozenset[str],
+        fail_after: str | None = None,
+    ) -> list[str]:
         """Publish the parts and commit the state; `fail_after` simulates a crash (tests only)."""
         names = [part.name for part in parts]
-        pending = {"sync_id": sync_id, "phase": "staging", "parts": names, "state": state,
-                   "landed_versions": sorted(landed_versions), "started_at": time.time()}
+        pending = {
+            "sync_id": sync_id,
+            "phase": "staging",
+            "parts": names,
+            "state": state,
+            "landed_versions": sorted(landed_versions),
+            "started_at": time.time(),
+        }
         self._put_json(self._pending_key(stream), pending)
         for part in parts:
             self.s3.upload_file(str(part.path), self.bucket, self._staging_key(stream, sync_id, part.name))
@@ -126,9 +146,13 @@ class LakeStore:
         self.s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
 
     def _commit(self, stream: str, pending: dict[str, Any]) -> None:
-        payload = {"sync_id": pending["sync_id"], "state": pending["state"],
-                   "landed_versions": pending["landed_versions"], "committed_at": time.time(),
-                   "parts": pending["parts"]}
+        payload = {
+            "sync_id": pending["sync_id"],
+            "state": pending["state"],
+            "landed_versions": pending["landed_versions"],
+            "committed_at": time.time(),
+            "parts": pending["parts"],
+        }
         self._put_json(self._state_key(stream), payload)
         self._drop_staging(stream, pending["sync_id"], pending["parts"])
         self.s3.delete_object(Bucket=self.bucket, Key=self._pending_key(stream))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ GENERATION_ID = 0
 
 
 def object_name(sync_started: datetime, part: int) -> str:
-    utc = sync_started.astimezone(timezone.utc)
+    utc = sync_started.astimezone(UTC)
     epoch_ms = int(utc.timestamp() * 1000)
     return f"{utc:%Y}_{utc:%m}_{utc:%d}_{epoch_ms}_{part}.parquet"
 
@@ -105,7 +105,9 @@ class PartWriter:
         arrays = [
             pa.array(self._raw_ids, pa.string()),
             pa.array(self._extracted, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-            pa.array([{"sync_id": self.sync_id, "changes": c} for c in self._changes], schema.field("_airbyte_meta").type),
+            pa.array(
+                [{"sync_id": self.sync_id, "changes": c} for c in self._changes], schema.field("_airbyte_meta").type
+            ),
             pa.array([GENERATION_ID] * len(self._raw_ids), pa.int64()),
             *(pa.array(self._values[c.name], c.arrow_type) for c in columns),
         ]

@@ -31,19 +31,13 @@ locals {
   # l'interpolation Terraform : Airbyte reçoit ${STREAM_NAME}, ${YEAR}, etc.
   s3_path_format = "$${STREAM_NAME}/$${YEAR}_$${MONTH}_$${DAY}_$${EPOCH}_"
 
-  # Flux du manifeste : clé primaire (liste de chemins de champ) et curseur incrémental.
+  # Flux synchronisés : ceux du manifeste, tirés de lui (le manifeste est vérifié contre
+  # conf/streams.toml, où les flux sont déclarés une seule fois) ; clé primaire en liste de
+  # chemins de champ, curseur incrémental.
   streams = {
-    indicateurs_economiques_uemoa = {
-      primary_key  = [["pays"], ["annee"], ["trimestre"]]
-      cursor_field = ["annee"]
-    }
-    raw_users = {
-      primary_key  = [["user_id"]]
-      cursor_field = ["updated_at"]
-    }
-    raw_events = {
-      primary_key  = [["event_id"]]
-      cursor_field = ["occurred_at"]
+    for stream in local.manifest.streams : stream.name => {
+      primary_key  = [for field in flatten([stream.primary_key]) : [field]]
+      cursor_field = [stream.incremental_sync.cursor_field]
     }
   }
 }

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import Settings
 from lakehouse.services.process import ManagedProcess
-from lakehouse.settings import Settings
 
 
-class ServiceError(Exception):
+class ServiceError(LakehouseError):
     """A service could not be started, stopped or reached; the message is one line for the user."""
 
 

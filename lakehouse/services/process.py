@@ -16,6 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# The services this interpreter started, kept referenced: a service outlives the `Popen` object
+# that started it, and Python would otherwise warn that it "is still running" when that object is
+# collected. `stop` reaps them.
+_STARTED: dict[int, subprocess.Popen] = {}
+
 
 def port_is_free(host: str, port: int) -> bool:
     """True when nothing listens on host:port (a bind test, as the service itself would do)."""
@@ -107,9 +112,15 @@ class ManagedProcess:
             log.write(f"\n{START_BANNER}{time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(command)}\n".encode())
             log.flush()
             process = subprocess.Popen(
-                command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                command,
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
+        _STARTED[process.pid] = process
         record = {"pid": process.pid, "marker": self.marker, "started_at": time.time(), "log": str(self.log_file)}
         self.pid_file.write_text(json.dumps(record) + "\n")
         return process
@@ -133,6 +144,9 @@ class ManagedProcess:
             if not pid_is_running(pid, self.marker):
                 break
         self.pid_file.unlink(missing_ok=True)
+        child = _STARTED.pop(pid, None)
+        if child is not None:
+            child.poll()
         return pid
 
     def last_log_cause(self) -> str:
@@ -142,7 +156,7 @@ class ManagedProcess:
         except FileNotFoundError:
             return "(pas de journal)"
         starts = [i for i, line in enumerate(lines) if line.startswith(START_BANNER)]
-        block = [line.strip() for line in lines[(starts[-1] + 1) if starts else 0:] if line.strip()]
+        block = [line.strip() for line in lines[(starts[-1] + 1) if starts else 0 :] if line.strip()]
         if not block:
             return "(journal vide)"
         for line in block:

@@ -14,9 +14,10 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from lakehouse.clients import catalog_config, list_buckets
+from lakehouse.core.clients import catalog_config, list_buckets
+from lakehouse.core.files import write_private
+from lakehouse.core.settings import Settings
 from lakehouse.services.base import Launch, Port, Service, ServiceError
-from lakehouse.settings import Settings
 
 GRPC_OFFSET = 10000
 
@@ -50,7 +51,11 @@ class SeaweedFS(Service):
             Port(s3_host, settings.get_int("SEAWEEDFS_FILER_PORT"), "filer", "LAKEHOUSE_SEAWEEDFS_FILER_PORT"),
             Port(s3_host, settings.get_int("SEAWEEDFS_ADMIN_PORT"), "admin", "LAKEHOUSE_SEAWEEDFS_ADMIN_PORT"),
         ]
-        grpc = [Port(p.host, p.port + GRPC_OFFSET, f"gRPC {p.role}", p.setting) for p in http if p.role != "catalogue Iceberg REST"]
+        grpc = [
+            Port(p.host, p.port + GRPC_OFFSET, f"gRPC {p.role}", p.setting)
+            for p in http
+            if p.role != "catalogue Iceberg REST"
+        ]
         return http + grpc
 
     def data_dir(self, settings: Settings) -> Path:
@@ -66,12 +71,7 @@ class SeaweedFS(Service):
                 }
             ]
         }
-        target = settings.rendered_conf_dir / "seaweedfs-s3.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(identities, handle)
-        return target
+        return write_private(settings.rendered_conf_dir / "seaweedfs-s3.json", json.dumps(identities))
 
     def launch(self, settings: Settings) -> Launch:
         host, s3_port = settings.s3_host_port
@@ -79,9 +79,11 @@ class SeaweedFS(Service):
         data = self.data_dir(settings)
         data.mkdir(parents=True, exist_ok=True)
         command = [
-            str(weed_binary()), "mini",
+            str(weed_binary()),
+            "mini",
             f"-dir={data}",
-            f"-ip={host}", f"-ip.bind={host}",
+            f"-ip={host}",
+            f"-ip.bind={host}",
             "-master.telemetry=false",
             f"-s3.config={self._write_identities(settings)}",
             f"-s3.port={s3_port}",

@@ -8,33 +8,16 @@ metastore (Derby, unused by Iceberg tables but required by Hive) lives in the st
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
-from lakehouse import jars, spark_conf
-from lakehouse.clients import hive_query
-from lakehouse.java import check_java
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.clients import hive_query
+from lakehouse.core.java import check_java
+from lakehouse.core.settings import Settings
+from lakehouse.core.spark_conf import spark_environment, spark_home
 from lakehouse.services.base import Launch, Port, Service
-from lakehouse.settings import Settings
 
 THRIFT_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
-
-
-def spark_home() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).resolve().parent
-
-
-def spark_environment(settings: Settings) -> dict[str, str]:
-    """Environment for Spark command-line tools (spark-submit, beeline) from the pyspark wheel."""
-    env = dict(os.environ)
-    env["SPARK_HOME"] = str(spark_home())
-    env.setdefault("PYSPARK_PYTHON", sys.executable)
-    if spark_conf.is_local_master(settings):
-        env["SPARK_LOCAL_IP"] = "127.0.0.1"
-    return env
 
 
 class ThriftServer(Service):
@@ -58,13 +41,19 @@ class ThriftServer(Service):
         env["SPARK_SUBMIT_OPTS"] = f"-Dderby.system.home={work}"
         command = [
             str(spark_home() / "bin" / "spark-submit"),
-            "--properties-file", str(properties),
-            "--conf", f"spark.driver.memory={settings.get('THRIFT_DRIVER_MEMORY')}",
-            "--class", THRIFT_CLASS,
-            "--name", "lakehouse-thrift",
+            "--properties-file",
+            str(properties),
+            "--conf",
+            f"spark.driver.memory={settings.get('THRIFT_DRIVER_MEMORY')}",
+            "--class",
+            THRIFT_CLASS,
+            "--name",
+            "lakehouse-thrift",
             "spark-internal",
-            "--hiveconf", f"hive.server2.thrift.port={settings.thrift_port}",
-            "--hiveconf", f"hive.server2.thrift.bind.host={settings.thrift_host}",
+            "--hiveconf",
+            f"hive.server2.thrift.port={settings.thrift_port}",
+            "--hiveconf",
+            f"hive.server2.thrift.bind.host={settings.thrift_host}",
         ]
         return Launch(command=command, env=env, cwd=work)
 

@@ -1,1 +1,2 @@
-"""PySpark side of the lakehouse: the Spark session factory and the Spark jobs."""
+"""PySpark jobs of the lakehouse (the Spark session factory, bronze registration, reconciliation,
+Iceberg maintenance); a job package: it imports only `lakehouse.core`."""

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from lakehouse.settings import Settings
+from lakehouse.core.reporting import Reporter, indented
+from lakehouse.core.settings import Settings
 from lakehouse_spark.reconcile import Reconciliation, reconcile
 from lakehouse_spark.register import StreamResult, register
 from lakehouse_spark.session import get_spark
 
-Out = Callable[[str], None]
 
-
-def run_register(settings: Settings, streams: list[str] | None = None, out: Out = print) -> list[StreamResult]:
+def run_register(settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[StreamResult]:
     """Register the new landed files, then reconcile (the run fails if anything is off)."""
     spark = get_spark("lakehouse-register", settings)
     results = register(spark, settings, streams, out)
     out("réconciliation :")
-    reconcile(spark, settings, streams, out=lambda line: out(f"  {line}"))
+    reconcile(spark, settings, streams, out=indented(out, "  "))
     return results
 
 
-def run_reconcile(settings: Settings, streams: list[str] | None = None, out: Out = print) -> list[Reconciliation]:
+def run_reconcile(settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[Reconciliation]:
     return reconcile(get_spark("lakehouse-reconcile", settings), settings, streams, out)

@@ -1,14 +1,14 @@
 """The bronze tables: one per landed stream, plus the registration ledger and the quarantine.
 
-Names, partitioning and DDL live here only. Every bronze row keeps Airbyte's columns and
-gains lineage: the source object key and ETag, the registration batch and time.
+Names and DDL live here only; the streams and their partitioning are declared in
+`conf/streams.toml`. Every bronze row keeps Airbyte's columns and gains lineage: the source
+object key and ETag, the registration batch and time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from lakehouse.settings import Settings
+from lakehouse.core.settings import Settings
+from lakehouse.core.streams import StreamSpec
 
 # SeaweedFS's REST catalog refuses table names that do not start with a letter or a digit,
 # hence no leading underscore for these bookkeeping tables.
@@ -24,26 +24,15 @@ BATCH_PROPERTY = "lakehouse.batch-id"
 FILES_PROPERTY = "lakehouse.files"
 
 
-@dataclass(frozen=True)
-class StreamTable:
-    stream: str
-    partition: str | None  # Iceberg partition transform
-
-
-STREAM_TABLES = {
-    "indicateurs_economiques_uemoa": StreamTable("indicateurs_economiques_uemoa", "annee"),
-    "raw_users": StreamTable("raw_users", None),
-    "raw_events": StreamTable("raw_events", "days(occurred_at)"),
-}
-
-
 def qualified(settings: Settings, table: str) -> str:
     return f"{settings.catalog_name}.{settings.get('BRONZE_NAMESPACE')}.{table}"
 
 
 def table_properties(settings: Settings) -> str:
-    return (f"TBLPROPERTIES ('format-version'='2', 'write.parquet.compression-codec'='{settings.get('PARQUET_CODEC')}', "
-            "'commit.retry.num-retries'='10')")
+    return (
+        f"TBLPROPERTIES ('format-version'='2', 'write.parquet.compression-codec'='{settings.get('PARQUET_CODEC')}', "
+        "'commit.retry.num-retries'='10')"
+    )
 
 
 def ledger_ddl(settings: Settings) -> str:
@@ -60,9 +49,9 @@ def rejected_ddl(settings: Settings) -> str:
     ) USING iceberg {table_properties(settings)}"""
 
 
-def stream_table_ddl(settings: Settings, spec: StreamTable, columns: dict[str, str]) -> str:
+def stream_table_ddl(settings: Settings, spec: StreamSpec, columns: dict[str, str]) -> str:
     body = ",\n        ".join(f"`{name}` {kind}" for name, kind in {**columns, **LINEAGE_COLUMNS}.items())
-    partition = f"PARTITIONED BY ({spec.partition})" if spec.partition else ""
-    return f"""CREATE TABLE IF NOT EXISTS {qualified(settings, spec.stream)} (
+    partition = f"PARTITIONED BY ({spec.bronze_partition})" if spec.bronze_partition else ""
+    return f"""CREATE TABLE IF NOT EXISTS {qualified(settings, spec.name)} (
         {body}
     ) USING iceberg {partition} {table_properties(settings)}"""

@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from lakehouse.clients import s3_client
-from lakehouse.settings import Settings
+from lakehouse.core.clients import s3_client
+from lakehouse.core.errors import first_line
+from lakehouse.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -65,5 +66,4 @@ def inspect(filesystem: fs.S3FileSystem, bucket: str, obj: LandedObject) -> File
             parquet = pq.ParquetFile(handle)
             return FileInfo(parquet.metadata.num_rows, parquet.schema_arrow)
     except (pa.ArrowException, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return Rejection("parquet_illisible", f"Parquet illisible : {first_line[:300]}")
+        return Rejection("parquet_illisible", f"Parquet illisible : {first_line(error, limit=300)}")

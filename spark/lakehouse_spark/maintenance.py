@@ -13,22 +13,22 @@ could not resolve is reported per table (the other tables are still maintained) 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from lakehouse.clients import s3_client
-from lakehouse.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
-from lakehouse.settings import Settings
+from lakehouse.core.clients import s3_client
+from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import Settings
 from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
 
-Out = Callable[[str], None]
 JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
 _CONFLICT_MARKERS = ("ValidationException", "CommitFailedException", "CommitStateUnknownException", "Cannot commit")
 _ORPHANS_SHOWN = 10
 
 
-class MaintenanceFailed(Exception):
+class MaintenanceFailed(LakehouseError):
     """At least one table could not be maintained; the message names each table, job and cause."""
 
 
@@ -53,7 +53,7 @@ class TableReport:
 
 def timestamp_literal(moment: datetime) -> str:
     """A Spark SQL timestamp literal (the sessions run in UTC)."""
-    return "TIMESTAMP '" + moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "'"
+    return "TIMESTAMP '" + moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") + "'"
 
 
 def call_procedure(spark, procedure: str, arguments: str):
@@ -68,28 +68,35 @@ def _table_properties(spark, identifier: str) -> dict[str, str]:
 
 def ensure_commit_retries(spark, identifier: str, policy: TablePolicy) -> None:
     if _table_properties(spark, identifier).get("commit.retry.num-retries") != str(policy.commit_retries):
-        spark.sql(f"ALTER TABLE {qualified(spark, identifier)} SET TBLPROPERTIES "
-                  f"('commit.retry.num-retries' = '{policy.commit_retries}')")
+        spark.sql(
+            f"ALTER TABLE {qualified(spark, identifier)} SET TBLPROPERTIES "
+            f"('commit.retry.num-retries' = '{policy.commit_retries}')"
+        )
 
 
 def compact(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
     candidates = report.before.compaction_candidates
     if candidates < policy.min_input_files:
-        return (f"rien à compacter (aucune partition n'a {policy.min_input_files} fichiers sous 75 % "
-                f"de la taille visée)")
+        return f"rien à compacter (aucune partition n'a {policy.min_input_files} fichiers sous 75 % de la taille visée)"
     strategy = "binpack"
     if policy.strategy == "sort":
         strategy = "sort" if _table_properties(spark, identifier).get("sort-order") else "binpack"
-    [row] = call_procedure(spark, "rewrite_data_files", f"""
+    [row] = call_procedure(
+        spark,
+        "rewrite_data_files",
+        f"""
         table => '{identifier}', strategy => '{strategy}',
         options => map('target-file-size-bytes', '{policy.target_file_size_bytes}',
-                       'min-input-files', '{policy.min_input_files}')""")
+                       'min-input-files', '{policy.min_input_files}')""",
+    )
     note = " (pas d'ordre de tri déclaré)" if policy.strategy == "sort" and strategy == "binpack" else ""
     report.compacted = row.rewritten_data_files_count > 0
     if row.rewritten_data_files_count == 0:
         return f"rien à compacter (moins de {policy.min_input_files} petits fichiers par partition){note}"
-    return (f"{row.rewritten_data_files_count} fichiers réécrits en {row.added_data_files_count} "
-            f"({human_bytes(row.rewritten_bytes_count)}, {strategy}){note}")
+    return (
+        f"{row.rewritten_data_files_count} fichiers réécrits en {row.added_data_files_count} "
+        f"({human_bytes(row.rewritten_bytes_count)}, {strategy}){note}"
+    )
 
 
 def rewrite_manifests(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
@@ -106,15 +113,29 @@ def rewrite_manifests(spark, identifier: str, policy: TablePolicy, context: Cont
 def expire_snapshots(spark, identifier: str, policy: TablePolicy, context: Context, report: TableReport) -> str:
     cutoff = context.now - timedelta(hours=policy.snapshot_max_age_hours)
     before = report.before
-    if before.snapshots <= policy.retain_last or before.oldest_snapshot_at is None or before.oldest_snapshot_at >= cutoff:
-        return (f"rien à expirer ({before.snapshots} snapshots, le plus ancien du "
-                f"{before.oldest_snapshot_at:%Y-%m-%d %H:%M} UTC ; expirent ceux d'avant {cutoff:%Y-%m-%d %H:%M} "
-                f"hors les {policy.retain_last} derniers)" if before.oldest_snapshot_at else "rien à expirer (aucun snapshot)")
-    [row] = call_procedure(spark, "expire_snapshots", f"""
-        table => '{identifier}', older_than => {timestamp_literal(cutoff)}, retain_last => {policy.retain_last}""")
-    return (f"snapshots d'avant {cutoff:%Y-%m-%d %H:%M} UTC hors les {policy.retain_last} derniers : "
-            f"{row.deleted_data_files_count} fichiers de données, {row.deleted_manifest_files_count} manifestes, "
-            f"{row.deleted_manifest_lists_count} listes de manifestes supprimés")
+    if (
+        before.snapshots <= policy.retain_last
+        or before.oldest_snapshot_at is None
+        or before.oldest_snapshot_at >= cutoff
+    ):
+        return (
+            f"rien à expirer ({before.snapshots} snapshots, le plus ancien du "
+            f"{before.oldest_snapshot_at:%Y-%m-%d %H:%M} UTC ; expirent ceux d'avant {cutoff:%Y-%m-%d %H:%M} "
+            f"hors les {policy.retain_last} derniers)"
+            if before.oldest_snapshot_at
+            else "rien à expirer (aucun snapshot)"
+        )
+    [row] = call_procedure(
+        spark,
+        "expire_snapshots",
+        f"""
+        table => '{identifier}', older_than => {timestamp_literal(cutoff)}, retain_last => {policy.retain_last}""",
+    )
+    return (
+        f"snapshots d'avant {cutoff:%Y-%m-%d %H:%M} UTC hors les {policy.retain_last} derniers : "
+        f"{row.deleted_data_files_count} fichiers de données, {row.deleted_manifest_files_count} manifestes, "
+        f"{row.deleted_manifest_lists_count} listes de manifestes supprimés"
+    )
 
 
 def _table_location(spark, identifier: str) -> str:
@@ -138,9 +159,14 @@ def file_listing_view(spark, settings: Settings, identifier: str, shift: timedel
     s3 = s3_client(settings)
     files = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
-        files += [(f"{scheme}://{bucket}/{obj['Key']}", obj["LastModified"] - shift) for obj in page.get("Contents", [])
-                  if not obj["Key"].endswith("/")]
-    schema = StructType([StructField("file_path", StringType(), False), StructField("last_modified", TimestampType(), False)])
+        files += [
+            (f"{scheme}://{bucket}/{obj['Key']}", obj["LastModified"] - shift)
+            for obj in page.get("Contents", [])
+            if not obj["Key"].endswith("/")
+        ]
+    schema = StructType(
+        [StructField("file_path", StringType(), False), StructField("last_modified", TimestampType(), False)]
+    )
     view = "lakehouse_files_" + identifier.replace(".", "_")
     spark.createDataFrame(files, schema).createOrReplaceTempView(view)
     return view
@@ -149,11 +175,15 @@ def file_listing_view(spark, settings: Settings, identifier: str, shift: timedel
 def find_orphans(spark, identifier: str, policy: TablePolicy, context: Context) -> list[str]:
     """The files no metadata references and older than the policy's window; deleted if `context.apply`."""
     window = timedelta(hours=policy.orphan_min_age_hours)
-    real_now = datetime.now(timezone.utc)
+    real_now = datetime.now(UTC)
     view = file_listing_view(spark, context.settings, identifier, shift=max(context.now - real_now, timedelta(0)))
-    rows = call_procedure(spark, "remove_orphan_files", f"""
+    rows = call_procedure(
+        spark,
+        "remove_orphan_files",
+        f"""
         table => '{identifier}', older_than => {timestamp_literal(real_now - window)}, file_list_view => '{view}',
-        dry_run => {'false' if context.apply else 'true'}""")
+        dry_run => {"false" if context.apply else "true"}""",
+    )
     return sorted(row.orphan_file_location for row in rows)
 
 
@@ -163,8 +193,12 @@ def remove_orphans(spark, identifier: str, policy: TablePolicy, context: Context
     return f"{len(report.orphans)} fichiers orphelins de plus de {policy.orphan_min_age_hours} h {verb}"
 
 
-_JOB_FUNCTIONS = {"compact": compact, "rewrite-manifests": rewrite_manifests,
-                  "expire-snapshots": expire_snapshots, "remove-orphans": remove_orphans}
+_JOB_FUNCTIONS = {
+    "compact": compact,
+    "rewrite-manifests": rewrite_manifests,
+    "expire-snapshots": expire_snapshots,
+    "remove-orphans": remove_orphans,
+}
 
 
 def describe_failure(error: Exception) -> str:
@@ -172,19 +206,24 @@ def describe_failure(error: Exception) -> str:
     text = str(error)
     first = next((line.strip() for line in text.splitlines() if any(m in line for m in _CONFLICT_MARKERS)), None)
     if first is not None:
-        return (f"conflit de commit non résolu après les nouvelles tentatives ({first[:300]}) : une autre écriture "
-                "a modifié les mêmes fichiers ; rien n'est perdu, relancez la maintenance")
-    return text.strip().splitlines()[0][:400] if text.strip() else type(error).__name__
+        return (
+            f"conflit de commit non résolu après les nouvelles tentatives ({first[:300]}) : une autre écriture "
+            "a modifié les mêmes fichiers ; rien n'est perdu, relancez la maintenance"
+        )
+    return first_line(error)
 
 
 def policy_stats(spark, identifier: str, policy: TablePolicy) -> TableStats:
     """The table's stats with the policy's thresholds; rewrite_data_files considers the files under 75 %
     of the target size (its min-file-size-bytes default)."""
-    return table_stats(spark, identifier, policy.small_file_bytes, policy.target_file_size_bytes * 3 // 4,
-                       policy.min_input_files)
+    return table_stats(
+        spark, identifier, policy.small_file_bytes, policy.target_file_size_bytes * 3 // 4, policy.min_input_files
+    )
 
 
-def maintain_table(spark, identifier: str, policy: TablePolicy, jobs: list[str], context: Context, out: Out) -> TableReport:
+def maintain_table(
+    spark, identifier: str, policy: TablePolicy, jobs: list[str], context: Context, out: Reporter
+) -> TableReport:
     started = time.monotonic()
     report = TableReport(identifier=identifier, before=policy_stats(spark, identifier, policy))
     out(f"{identifier} — avant : {report.before.line()}")
@@ -208,9 +247,16 @@ def maintain_table(spark, identifier: str, policy: TablePolicy, jobs: list[str],
     return report
 
 
-def run_maintenance(spark, settings: Settings, jobs: list[str], table: str | None = None, apply: bool = False,
-                    now: datetime | None = None, policy: MaintenancePolicy | None = None,
-                    out: Out = print) -> list[TableReport]:
+def run_maintenance(
+    spark,
+    settings: Settings,
+    jobs: list[str],
+    table: str | None = None,
+    apply: bool = False,
+    now: datetime | None = None,
+    policy: MaintenancePolicy | None = None,
+    out: Reporter = print,
+) -> list[TableReport]:
     """Run `jobs` (in the safe order) on one table or on every maintained table; raise MaintenanceFailed
     at the end if any table failed."""
     unknown = [job for job in jobs if job not in JOBS]
@@ -218,7 +264,7 @@ def run_maintenance(spark, settings: Settings, jobs: list[str], table: str | Non
         raise ValueError(f"unknown maintenance jobs: {unknown}")
     jobs = [job for job in JOBS if job in jobs]
     policy = policy or load_policy(settings.maintenance_policy_file)
-    context = Context(now=now or datetime.now(timezone.utc), apply=apply, settings=settings)
+    context = Context(now=now or datetime.now(UTC), apply=apply, settings=settings)
     identifiers = [check_table(spark, table)] if table else list_tables(spark, settings.maintenance_namespaces)
     if not identifiers:
         out(f"aucune table dans {', '.join(settings.maintenance_namespaces)}")

@@ -10,14 +10,14 @@ Any difference is printed, object by object, and makes the command fail.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lakehouse.settings import Settings
-from lakehouse_spark.bronze_tables import LEDGER, REJECTED, STREAM_TABLES, qualified
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import Settings
+from lakehouse.core.streams import load_streams
+from lakehouse_spark.bronze_tables import LEDGER, REJECTED, qualified
 from lakehouse_spark.landed_files import list_landed
-
-Out = Callable[[str], None]
 
 
 @dataclass
@@ -32,31 +32,48 @@ class Reconciliation:
 
     def line(self) -> str:
         status = "OK" if not self.differences else f"{len(self.differences)} ÉCART(S)"
-        return (f"{self.stream}: {status} — {self.landed} fichiers déposés = {self.registered} enregistrés + "
-                f"{self.quarantined} en quarantaine ; {self.rows_found} lignes dans bronze pour {self.rows_expected} attendues")
+        return (
+            f"{self.stream}: {status} — {self.landed} fichiers déposés = {self.registered} enregistrés + "
+            f"{self.quarantined} en quarantaine ; "
+            f"{self.rows_found} lignes dans bronze pour {self.rows_expected} attendues"
+        )
 
 
-class ReconciliationFailed(Exception):
-    pass
+class ReconciliationFailed(LakehouseError):
+    """Landed files, ledger, quarantine and bronze rows disagree; the differences were printed."""
 
 
-def reconcile(spark, settings: Settings, streams: list[str] | None = None, out: Out = print) -> list[Reconciliation]:
-    ledger_rows = spark.sql(f"SELECT object_key, etag, row_count, target_table FROM {qualified(settings, LEDGER)}").collect()
+def reconcile(
+    spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print
+) -> list[Reconciliation]:
+    ledger_rows = spark.sql(
+        f"SELECT object_key, etag, row_count, target_table FROM {qualified(settings, LEDGER)}"
+    ).collect()
     rejected_rows = spark.sql(f"SELECT object_key, etag, stream FROM {qualified(settings, REJECTED)}").collect()
     results = []
-    for stream in streams or list(STREAM_TABLES):
+    for stream in streams or list(load_streams()):
         table = qualified(settings, stream)
         result = Reconciliation(stream)
         expected = {(r.object_key, r.etag): r.row_count for r in ledger_rows if r.target_table == table}
         quarantined = {(r.object_key, r.etag) for r in rejected_rows if r.stream == stream}
         landed = {obj.identity for obj in list_landed(settings, stream)}
-        result.landed, result.registered, result.quarantined = len(landed), len(landed & expected.keys()), len(landed & quarantined)
+        result.landed, result.registered, result.quarantined = (
+            len(landed),
+            len(landed & expected.keys()),
+            len(landed & quarantined),
+        )
         for key, etag in sorted(landed - expected.keys() - quarantined):
-            result.differences.append(f"{key} (ETag {etag}) : déposé mais ni enregistré ni en quarantaine (lancez `make register`)")
+            result.differences.append(
+                f"{key} (ETag {etag}) : déposé mais ni enregistré ni en quarantaine (lancez `make register`)"
+            )
         found = {}
         if expected:
-            found = {(r._source_object_key, r._source_etag): r.n for r in spark.sql(
-                f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} GROUP BY 1, 2").collect()}
+            found = {
+                (r._source_object_key, r._source_etag): r.n
+                for r in spark.sql(
+                    f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} GROUP BY 1, 2"
+                ).collect()
+            }
         for identity in sorted(expected.keys() | found.keys()):
             want, have = expected.get(identity), found.get(identity, 0)
             if want is None:

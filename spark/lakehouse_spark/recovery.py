@@ -7,17 +7,16 @@ they expire, so the printed `set_current_snapshot` call undoes the rollback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.reporting import Reporter
 from lakehouse_spark.maintenance import call_procedure
 from lakehouse_spark.table_stats import check_table, qualified
 
-Out = Callable[[str], None]
 
-
-class RollbackRefused(Exception):
+class RollbackRefused(LakehouseError):
     """The requested snapshot or time cannot be rolled back to; the message says why and what to do."""
 
 
@@ -36,8 +35,10 @@ class Snapshot:
         marker = "*" if self.is_current else ("·" if self.is_current_ancestor else " ")
         records = "-" if self.records is None else f"{self.records:,}"
         files = "-" if self.data_files is None else f"{self.data_files:,}"
-        return (f"{marker} {self.snapshot_id:<20} {self.committed_at:%Y-%m-%d %H:%M:%S}  {self.operation:<10}"
-                f" {records:>12} lignes {files:>7} fichiers")
+        return (
+            f"{marker} {self.snapshot_id:<20} {self.committed_at:%Y-%m-%d %H:%M:%S}  {self.operation:<10}"
+            f" {records:>12} lignes {files:>7} fichiers"
+        )
 
 
 def history(spark, identifier: str) -> list[Snapshot]:
@@ -53,16 +54,30 @@ def history(spark, identifier: str) -> list[Snapshot]:
         left join {table}.history as h on s.snapshot_id = h.snapshot_id
         order by s.committed_at, s.snapshot_id
     """).collect()
-    return [Snapshot(r.snapshot_id, r.parent_id, datetime.fromtimestamp(r.committed_ms / 1000, timezone.utc), r.operation, r.records, r.data_files,
-                     r.is_current_ancestor, bool(r.is_current)) for r in rows]
+    return [
+        Snapshot(
+            r.snapshot_id,
+            r.parent_id,
+            datetime.fromtimestamp(r.committed_ms / 1000, UTC),
+            r.operation,
+            r.records,
+            r.data_files,
+            r.is_current_ancestor,
+            bool(r.is_current),
+        )
+        for r in rows
+    ]
 
 
-def print_history(spark, identifier: str, out: Out = print) -> list[Snapshot]:
+def print_history(spark, identifier: str, out: Reporter = print) -> list[Snapshot]:
     snapshots = history(spark, identifier)
     out(f"{identifier} — {len(snapshots)} snapshots (* courant, · ancêtre du courant), heures UTC :")
     for snapshot in snapshots:
         out("  " + snapshot.line())
-    out("Lire un état passé : SELECT ... FROM <table> VERSION AS OF <snapshot_id>  |  TIMESTAMP AS OF '<aaaa-mm-jj hh:mm:ss>'")
+    out(
+        "Lire un état passé : SELECT ... FROM <table> VERSION AS OF <snapshot_id>  |  "
+        "TIMESTAMP AS OF '<aaaa-mm-jj hh:mm:ss>'"
+    )
     return snapshots
 
 
@@ -71,11 +86,15 @@ def _target(snapshots: list[Snapshot], snapshot_id: int | None, at: datetime | N
     if snapshot_id is not None:
         match = next((s for s in snapshots if s.snapshot_id == snapshot_id), None)
         if match is None:
-            raise RollbackRefused(f"snapshot {snapshot_id} inconnu (ou expiré) : `make snapshots TABLE=...` liste ceux qui existent")
+            raise RollbackRefused(
+                f"snapshot {snapshot_id} inconnu (ou expiré) : `make snapshots TABLE=...` liste ceux qui existent"
+            )
         if not match.is_current_ancestor:
             raise RollbackRefused(
-                f"snapshot {snapshot_id} n'est pas un ancêtre de l'état courant : rollback_to_snapshot ne peut pas y aller ; "
-                f"pour le rendre courant quand même : CALL <catalogue>.system.set_current_snapshot('<table>', {snapshot_id})")
+                f"snapshot {snapshot_id} n'est pas un ancêtre de l'état courant : "
+                "rollback_to_snapshot ne peut pas y aller ; pour le rendre courant quand même : "
+                f"CALL <catalogue>.system.set_current_snapshot('<table>', {snapshot_id})"
+            )
         return match
     before = [s for s in lineage if s.committed_at <= at]
     if not before:
@@ -85,20 +104,24 @@ def _target(snapshots: list[Snapshot], snapshot_id: int | None, at: datetime | N
 
 def check_rollback_target(snapshot_id: int | None, at: datetime | None) -> None:
     if (snapshot_id is None) == (at is None):
-        raise RollbackRefused("donnez SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC), l'un des deux ; "
-                              "`make snapshots TABLE=...` liste les snapshots")
+        raise RollbackRefused(
+            "donnez SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC), l'un des deux ; "
+            "`make snapshots TABLE=...` liste les snapshots"
+        )
 
 
 def parse_snapshot_id(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise RollbackRefused(f"SNAPSHOT={text!r} n'est pas un identifiant de snapshot (un entier : "
-                              "`make snapshots TABLE=...` les liste)") from None
+        raise RollbackRefused(
+            f"SNAPSHOT={text!r} n'est pas un identifiant de snapshot (un entier : `make snapshots TABLE=...` les liste)"
+        ) from None
 
 
-def rollback(spark, identifier: str, snapshot_id: int | None = None, at: datetime | None = None,
-             out: Out = print) -> Snapshot:
+def rollback(
+    spark, identifier: str, snapshot_id: int | None = None, at: datetime | None = None, out: Reporter = print
+) -> Snapshot:
     """Roll `identifier` back to `snapshot_id` or to its state at `at` (UTC); print before/after and the undo."""
     check_rollback_target(snapshot_id, at)
     snapshots = history(spark, identifier)
@@ -123,5 +146,7 @@ def parse_timestamp(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise RollbackRefused(f"TIMESTAMP={text!r} illisible : écrivez par exemple TIMESTAMP='2026-11-23 10:00:00' (UTC)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise RollbackRefused(
+            f"TIMESTAMP={text!r} illisible : écrivez par exemple TIMESTAMP='2026-11-23 10:00:00' (UTC)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

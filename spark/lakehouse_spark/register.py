@@ -22,24 +22,32 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from lakehouse.settings import Settings
+from lakehouse.core.clients import s3_filesystem
+from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import Settings
+from lakehouse.core.streams import load_streams
 from lakehouse_spark.bronze_tables import (
-    BATCH_PROPERTY, FILES_PROPERTY, LEDGER, LINEAGE_COLUMNS, REJECTED, STREAM_TABLES, ledger_ddl, qualified,
-    rejected_ddl, stream_table_ddl,
+    BATCH_PROPERTY,
+    FILES_PROPERTY,
+    LEDGER,
+    LINEAGE_COLUMNS,
+    REJECTED,
+    ledger_ddl,
+    qualified,
+    rejected_ddl,
+    stream_table_ddl,
 )
-from lakehouse.clients import s3_filesystem
 from lakehouse_spark.landed_files import LandedObject, Rejection, inspect, list_landed
 from lakehouse_spark.schema_drift import DriftPlan, IncompatibleSchema, plan_for
 
-Out = Callable[[str], None]
 FAIL_AFTER_VARIABLE = "LAKEHOUSE_REGISTER_FAIL_AFTER"  # test-only: simulate a crash after a commit
 
 
-class RegistrationFailed(Exception):
+class RegistrationFailed(LakehouseError):
     """Infrastructure failure (catalog or S3 unreachable, commit refused): nothing can be decided."""
 
 
@@ -62,8 +70,10 @@ class StreamResult:
 
     def line(self) -> str:
         rate = f", {self.rows / self.seconds:,.0f} lignes/s" if self.seconds and self.rows else ""
-        parts = [f"{self.stream}: {self.files} fichiers, {self.rows} lignes enregistrés en {self.seconds:.1f} s{rate}",
-                 f"{self.already_registered} déjà enregistrés"]
+        parts = [
+            f"{self.stream}: {self.files} fichiers, {self.rows} lignes enregistrés en {self.seconds:.1f} s{rate}",
+            f"{self.already_registered} déjà enregistrés",
+        ]
         if self.still_quarantined:
             parts.append(f"{self.still_quarantined} toujours en quarantaine")
         if self.rejected:
@@ -97,12 +107,12 @@ def _identities(spark, settings: Settings, table: str) -> set[tuple[str, str]]:
     return {(row.object_key, row.etag) for row in rows}
 
 
-def recover_ledger(spark, settings: Settings, out: Out) -> int:
+def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
     """Write ledger rows for files committed to a bronze table whose ledger commit was lost."""
     ledger = _identities(spark, settings, LEDGER)
     missing_rows = []
-    for spec in STREAM_TABLES.values():
-        table = qualified(settings, spec.stream)
+    for spec in load_streams().values():
+        table = qualified(settings, spec.name)
         if _table_columns(spark, table) is None:
             continue
         for snapshot in spark.sql(f"SELECT snapshot_id, committed_at, summary FROM {table}.snapshots").collect():
@@ -111,22 +121,42 @@ def recover_ledger(spark, settings: Settings, out: Out) -> int:
             if not lost:
                 continue
             batch = snapshot.summary.get(BATCH_PROPERTY)
-            counts = {(r._source_object_key, r._source_etag): r.n for r in spark.sql(
-                f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} "
-                f"WHERE _batch_id = '{batch}' GROUP BY 1, 2").collect()}
+            counts = {
+                (r._source_object_key, r._source_etag): r.n
+                for r in spark.sql(
+                    f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} "
+                    f"WHERE _batch_id = '{batch}' GROUP BY 1, 2"
+                ).collect()
+            }
             for key, etag in lost:
-                missing_rows.append((key, etag, None, int(counts.get((key, etag), 0)), table, snapshot.snapshot_id,
-                                     batch, snapshot.committed_at, True))
+                missing_rows.append(
+                    (
+                        key,
+                        etag,
+                        None,
+                        int(counts.get((key, etag), 0)),
+                        table,
+                        snapshot.snapshot_id,
+                        batch,
+                        snapshot.committed_at,
+                        True,
+                    )
+                )
                 ledger.add((key, etag))
     if missing_rows:
         _append_ledger(spark, settings, missing_rows)
-        out(f"reprise : {len(missing_rows)} fichiers déjà dans bronze mais absents du registre ont été inscrits au registre")
+        out(
+            f"reprise : {len(missing_rows)} fichiers déjà dans bronze mais absents du registre "
+            "ont été inscrits au registre"
+        )
     return len(missing_rows)
 
 
 def _append_ledger(spark, settings: Settings, rows: list[tuple]) -> None:
-    schema = ("object_key string, etag string, size bigint, row_count bigint, target_table string, snapshot_id bigint, "
-              "batch_id string, registered_at timestamp, recovered boolean")
+    schema = (
+        "object_key string, etag string, size bigint, row_count bigint, target_table string, snapshot_id bigint, "
+        "batch_id string, registered_at timestamp, recovered boolean"
+    )
     spark.createDataFrame(rows, schema).writeTo(qualified(settings, LEDGER)).append()
 
 
@@ -137,8 +167,14 @@ def _evolve(spark, table: str, plan: DriftPlan) -> None:
         spark.sql(f"ALTER TABLE {table} ALTER COLUMN `{name}` TYPE {kind}")
 
 
-def _frame(spark, settings: Settings, accepted: list[tuple[LandedObject, object]], columns: dict[str, str],
-           batch_id: str, registered_at: datetime):
+def _frame(
+    spark,
+    settings: Settings,
+    accepted: list[tuple[LandedObject, object]],
+    columns: dict[str, str],
+    batch_id: str,
+    registered_at: datetime,
+):
     """One DataFrame of all accepted files, cast to the table's columns, with lineage."""
     from pyspark.sql import functions as F
 
@@ -160,19 +196,28 @@ def _frame(spark, settings: Settings, accepted: list[tuple[LandedObject, object]
     frame = frames[0]
     for other in frames[1:]:
         frame = frame.unionByName(other)
-    return (frame.join(F.broadcast(etags), "_k")
-            .withColumnRenamed("_k", "_source_object_key")
-            .withColumn("_batch_id", F.lit(batch_id))
-            .withColumn("_registered_at", F.lit(registered_at).cast("timestamp"))
-            .select(*columns, *LINEAGE_COLUMNS))
+    return (
+        frame.join(F.broadcast(etags), "_k")
+        .withColumnRenamed("_k", "_source_object_key")
+        .withColumn("_batch_id", F.lit(batch_id))
+        .withColumn("_registered_at", F.lit(registered_at).cast("timestamp"))
+        .select(*columns, *LINEAGE_COLUMNS)
+    )
 
 
-def register_stream(spark, settings: Settings, stream: str, ledger: set[tuple[str, str]],
-                    rejected: set[tuple[str, str]], batch_id: str, filesystem) -> tuple[StreamResult, list, list]:
+def register_stream(
+    spark,
+    settings: Settings,
+    stream: str,
+    ledger: set[tuple[str, str]],
+    rejected: set[tuple[str, str]],
+    batch_id: str,
+    filesystem,
+) -> tuple[StreamResult, list, list]:
     """Register one stream's new files in one commit; return the result, ledger rows and quarantine rows."""
     started = time.monotonic()
     result = StreamResult(stream)
-    spec = STREAM_TABLES[stream]
+    spec = load_streams()[stream]
     table = qualified(settings, stream)
     registered_keys = {key for key, _ in ledger}
     objects = list_landed(settings, stream)
@@ -190,7 +235,7 @@ def register_stream(spark, settings: Settings, stream: str, ledger: set[tuple[st
     effective = dict(existing or {})
     plan = DriftPlan()
     accepted, quarantine_rows = [], []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for obj in new:
         info = inspect(filesystem, settings.landing_bucket, obj)
         if not isinstance(info, Rejection):
@@ -215,12 +260,15 @@ def register_stream(spark, settings: Settings, stream: str, ledger: set[tuple[st
             result.added_columns, result.widened_columns = sorted(plan.add), sorted(plan.widen)
         files = [[obj.key, obj.etag] for obj, _ in accepted]
         frame = _frame(spark, settings, accepted, effective, batch_id, now)
-        (frame.writeTo(table)
-         .option(f"snapshot-property.{BATCH_PROPERTY}", batch_id)
-         .option(f"snapshot-property.{FILES_PROPERTY}", json.dumps(files))
-         .append())
-        snapshot_id = spark.sql(f"SELECT snapshot_id FROM {table}.snapshots "
-                                f"WHERE summary['{BATCH_PROPERTY}'] = '{batch_id}'").collect()[0][0]
+        (
+            frame.writeTo(table)
+            .option(f"snapshot-property.{BATCH_PROPERTY}", batch_id)
+            .option(f"snapshot-property.{FILES_PROPERTY}", json.dumps(files))
+            .append()
+        )
+        snapshot_id = spark.sql(
+            f"SELECT snapshot_id FROM {table}.snapshots WHERE summary['{BATCH_PROPERTY}'] = '{batch_id}'"
+        ).collect()[0][0]
         for obj, info in accepted:
             ledger_rows.append((obj.key, obj.etag, obj.size, info.rows, table, snapshot_id, batch_id, now, False))
         result.files, result.rows = len(accepted), sum(info.rows for _, info in accepted)
@@ -228,11 +276,14 @@ def register_stream(spark, settings: Settings, stream: str, ledger: set[tuple[st
     return result, ledger_rows, quarantine_rows
 
 
-def register(spark, settings: Settings, streams: list[str] | None = None, out: Out = print) -> list[StreamResult]:
-    streams = list(streams or STREAM_TABLES)
-    unknown = [s for s in streams if s not in STREAM_TABLES]
+def register(spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[StreamResult]:
+    declared = load_streams()
+    streams = list(streams or declared)
+    unknown = [s for s in streams if s not in declared]
     if unknown:
-        raise RegistrationFailed(f"flux inconnus : {', '.join(unknown)} (connus : {', '.join(STREAM_TABLES)})")
+        raise RegistrationFailed(
+            f"flux inconnus : {', '.join(unknown)} (flux déclarés dans conf/streams.toml : {', '.join(declared)})"
+        )
     try:
         spark.sql(ledger_ddl(settings))
         spark.sql(rejected_ddl(settings))
@@ -240,18 +291,19 @@ def register(spark, settings: Settings, streams: list[str] | None = None, out: O
         ledger = _identities(spark, settings, LEDGER)
         rejected = _identities(spark, settings, REJECTED)
     except Exception as error:  # catalog or S3 down: nothing can be decided
-        raise RegistrationFailed(f"catalogue Iceberg ou S3 injoignable : {_first_line(error)}") from error
-    batch_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        raise RegistrationFailed(f"catalogue Iceberg ou S3 injoignable : {first_line(error)}") from error
+    batch_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     filesystem = s3_filesystem(settings)
     results, ledger_rows, quarantine_rows = [], [], []
     for stream in streams:
         try:
-            result, new_ledger, new_quarantine = register_stream(spark, settings, stream, ledger, rejected, batch_id,
-                                                                 filesystem)
+            result, new_ledger, new_quarantine = register_stream(
+                spark, settings, stream, ledger, rejected, batch_id, filesystem
+            )
         except SimulatedCrash:
             raise
         except Exception as error:
-            raise RegistrationFailed(f"{stream} : {_first_line(error)}") from error
+            raise RegistrationFailed(f"{stream} : {first_line(error)}") from error
         _maybe_crash("data-commit")
         ledger_rows += new_ledger
         quarantine_rows += new_quarantine
@@ -262,16 +314,9 @@ def register(spark, settings: Settings, streams: list[str] | None = None, out: O
     if ledger_rows:
         _append_ledger(spark, settings, ledger_rows)
     if quarantine_rows:
-        schema = ("object_key string, etag string, size bigint, stream string, reason string, error_message string, "
-                  "first_seen timestamp, batch_id string")
+        schema = (
+            "object_key string, etag string, size bigint, stream string, reason string, error_message string, "
+            "first_seen timestamp, batch_id string"
+        )
         spark.createDataFrame(quarantine_rows, schema).writeTo(qualified(settings, REJECTED)).append()
     return results
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    for line in text.splitlines():
-        line = line.strip().removeprefix(": ")
-        if line and not line.startswith(("at ", "JVM stacktrace", "An error occurred while calling")):
-            return line[:400]
-    return type(error).__name__

@@ -16,11 +16,21 @@ import pyarrow as pa
 
 # Spark SQL type of each Arrow type found in landed files.
 _SIMPLE = {
-    pa.int8(): "int", pa.int16(): "int", pa.int32(): "int", pa.int64(): "bigint",
-    pa.uint8(): "int", pa.uint16(): "int", pa.uint32(): "bigint",
-    pa.float16(): "float", pa.float32(): "float", pa.float64(): "double",
-    pa.string(): "string", pa.large_string(): "string", pa.bool_(): "boolean",
-    pa.date32(): "date", pa.binary(): "binary",
+    pa.int8(): "int",
+    pa.int16(): "int",
+    pa.int32(): "int",
+    pa.int64(): "bigint",
+    pa.uint8(): "int",
+    pa.uint16(): "int",
+    pa.uint32(): "bigint",
+    pa.float16(): "float",
+    pa.float32(): "float",
+    pa.float64(): "double",
+    pa.string(): "string",
+    pa.large_string(): "string",
+    pa.bool_(): "boolean",
+    pa.date32(): "date",
+    pa.binary(): "binary",
 }
 WIDENINGS = {("int", "bigint"), ("float", "double")}
 

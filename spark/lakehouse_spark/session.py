@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from lakehouse import jars, spark_conf
-from lakehouse.java import check_java
-from lakehouse.services.thrift import spark_home
-from lakehouse.settings import Settings, load_settings
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.java import check_java
+from lakehouse.core.settings import Settings, load_settings
+from lakehouse.core.spark_conf import spark_home
 
 
-def get_spark(app_name: str = "lakehouse", settings: Settings | None = None, extra_conf: Mapping[str, str] | None = None):
+def get_spark(
+    app_name: str = "lakehouse", settings: Settings | None = None, extra_conf: Mapping[str, str] | None = None
+):
     """Return a SparkSession on the lakehouse catalog (an active session is reused as is)."""
     from pyspark.sql import SparkSession
 

@@ -7,10 +7,12 @@ and the before/after line of every maintenance job.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from lakehouse.core.errors import LakehouseError
 
 
-class UnknownTable(Exception):
+class UnknownTable(LakehouseError):
     """A table named by the user (TABLE=...) does not exist."""
 
 
@@ -33,8 +35,10 @@ class TableStats:
         return self.data_bytes // self.data_files if self.data_files else 0
 
     def line(self) -> str:
-        return (f"{self.data_files} fichiers, {human_bytes(self.data_bytes)}, {self.records:,} lignes, "
-                f"{self.snapshots} snapshots, {self.manifests} manifestes")
+        return (
+            f"{self.data_files} fichiers, {human_bytes(self.data_bytes)}, {self.records:,} lignes, "
+            f"{self.snapshots} snapshots, {self.manifests} manifestes"
+        )
 
 
 def human_bytes(count: float) -> str:
@@ -56,8 +60,11 @@ def list_tables(spark, namespaces: list[str]) -> list[str]:
     identifiers = []
     for namespace in namespaces:
         if namespace in existing:
-            identifiers += [f"{namespace}.{row.tableName}" for row in spark.sql(f"SHOW TABLES IN {namespace}").collect()
-                            if not row.isTemporary]
+            identifiers += [
+                f"{namespace}.{row.tableName}"
+                for row in spark.sql(f"SHOW TABLES IN {namespace}").collect()
+                if not row.isTemporary
+            ]
     return sorted(identifiers)
 
 
@@ -67,12 +74,15 @@ def check_table(spark, identifier: str) -> str:
         raise UnknownTable(f"TABLE={identifier} : nommez la table « namespace.table », par exemple bronze.raw_events")
     namespace, name = identifier.split(".")
     if not spark.catalog.tableExists(qualified(spark, identifier)):
-        raise UnknownTable(f"table inconnue : {identifier} (tables de {namespace} : `make beeline SQL=\"show tables in {namespace}\"`)")
+        raise UnknownTable(
+            f'table inconnue : {identifier} (tables de {namespace} : `make beeline SQL="show tables in {namespace}"`)'
+        )
     return identifier
 
 
-def table_stats(spark, identifier: str, small_file_bytes: int, candidate_file_bytes: int = 0,
-                min_input_files: int = 1) -> TableStats:
+def table_stats(
+    spark, identifier: str, small_file_bytes: int, candidate_file_bytes: int = 0, min_input_files: int = 1
+) -> TableStats:
     """One SQL statement over the metadata tables (.snapshots, .files, .manifests, .refs) of the table.
     `small_files` counts data files under `small_file_bytes`; `compaction_candidates` the data files under
     `candidate_file_bytes` in the partitions holding at least `min_input_files` of them (what
@@ -102,8 +112,17 @@ def table_stats(spark, identifier: str, small_file_bytes: int, candidate_file_by
             group by spec_id, {partition}
         ) as per_partition
     """).collect()[0]
-    oldest = None if row.oldest_snapshot_ms is None else datetime.fromtimestamp(row.oldest_snapshot_ms / 1000, timezone.utc)
-    return TableStats(identifier=identifier, snapshots=row.snapshots, data_files=row.data_files,
-                      data_bytes=row.data_bytes, records=row.records, small_files=row.small_files,
-                      compaction_candidates=row.compaction_candidates, delete_files=row.delete_files,
-                      manifests=row.manifests, oldest_snapshot_at=oldest, current_snapshot_id=row.current_snapshot_id)
+    oldest = None if row.oldest_snapshot_ms is None else datetime.fromtimestamp(row.oldest_snapshot_ms / 1000, UTC)
+    return TableStats(
+        identifier=identifier,
+        snapshots=row.snapshots,
+        data_files=row.data_files,
+        data_bytes=row.data_bytes,
+        records=row.records,
+        small_files=row.small_files,
+        compaction_candidates=row.compaction_candidates,
+        delete_files=row.delete_files,
+        manifests=row.manifests,
+        oldest_snapshot_at=oldest,
+        current_snapshot_id=row.current_snapshot_id,
+    )

@@ -11,10 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import requests
 
-from lakehouse.clients import hive_query
-from lakehouse.settings import PROJECT_ROOT
-from lakehouse_ingestion import dataset
-from lakehouse_ingestion.api_server import ApiState, parse_time, start_api_server
+from lakehouse.core.clients import hive_query
+from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse_dev import dataset
+from lakehouse_dev.api_server import ApiState, parse_time, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_spark.register import register
@@ -45,13 +45,17 @@ class Expected:
 
     def value(self, key, field):
         row = self.rows.get(key)
-        return None if row is None else amount(row[f"{field}_milliards_fcfa"] if f"{field}_milliards_fcfa" in row else row[field])
+        return (
+            None
+            if row is None
+            else amount(row[f"{field}_milliards_fcfa"] if f"{field}_milliards_fcfa" in row else row[field])
+        )
 
     def prev_year(self, key, field):
         pays, annee, trimestre = key
         return self.value((pays, annee - 1, trimestre), field)
 
-    def sum_4t(self, key, field):
+    def sum_4q(self, key, field):
         pays, annee, trimestre = key
         index = annee * 4 + trimestre - 1
         values = [self.value((pays, i // 4, i % 4 + 1), field) for i in range(index - 3, index + 1)]
@@ -67,17 +71,25 @@ class Expected:
 def built(running_stack, spark, tmp_path_factory):
     """Indicators ingested (vintage 1) by the real connector, registered in bronze, then `dbt build`."""
     suffix = uuid.uuid4().hex[:8]
-    settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=f"dbt-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_dbt_{suffix}")
+    settings = running_stack.with_values(
+        LAKEHOUSE_LANDING_BUCKET=f"dbt-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_dbt_{suffix}"
+    )
     LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_dbt_{suffix}")
     state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=50, events=300)
     with start_api_server(state) as api:
+
         def load_and_build():
             run_ingest(settings, api_url=api.url, out=lambda _: None)
             register(spark, settings, out=lambda _: None)
-            result = run_cli("dbt", "build", "--no-use-colors", timeout=900,
-                             LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
-                             LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"))
+            result = run_cli(
+                "dbt",
+                "build",
+                "--no-use-colors",
+                timeout=900,
+                LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
+                LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"),
+            )
             assert result.returncode == 0, result.stdout[-4000:]
             return result
 
@@ -87,10 +99,13 @@ def built(running_stack, spark, tmp_path_factory):
 
 def gold(settings, table, key, columns):
     pays, annee, trimestre = key
-    rows = hive_query(settings, f"SELECT {', '.join(columns)} FROM lakehouse.gold.{table} "
-                                f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}")
+    rows = hive_query(
+        settings,
+        f"SELECT {', '.join(columns)} FROM lakehouse.gold.{table} "
+        f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}",
+    )
     assert len(rows) == 1, (table, key, rows)
-    return dict(zip(columns, rows[0]))
+    return dict(zip(columns, rows[0], strict=True))
 
 
 def test_dbt_build_passes_and_silver_has_one_row_per_quarter(built, running_stack):
@@ -104,22 +119,33 @@ def test_dbt_build_passes_and_silver_has_one_row_per_quarter(built, running_stac
 @pytest.mark.parametrize("key", [("CIV", 2023, 2), ("SEN", 2024, 4), ("GNB", 2011, 1), ("BEN", 2010, 3)])
 def test_gold_figures_match_an_independent_computation(built, running_stack, key):
     expected = Expected(vintage=1)
-    growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", key, ["pib_reel_yoy_pct", "pib_nominal_yoy_pct", "pib_reel_annee_precedente"])
+    growth = gold(
+        running_stack,
+        "gold_kpi_uemoa_growth_yoy",
+        key,
+        ["pib_reel_yoy_pct", "pib_nominal_yoy_pct", "pib_reel_annee_precedente"],
+    )
     assert growth["pib_reel_yoy_pct"] == expected.growth(key, "pib_reel")
     assert growth["pib_nominal_yoy_pct"] == expected.growth(key, "pib_nominal")
     assert growth["pib_reel_annee_precedente"] == expected.prev_year(key, "pib_reel")
 
-    stability = gold(running_stack, "gold_mart_uemoa_external_stability", key,
-                     ["ratio_endettement_pct", "couverture_importations_mois", "ouverture_commerciale_pct"])
-    pib_4t = expected.sum_4t(key, "pib_nominal")
+    stability = gold(
+        running_stack,
+        "gold_mart_uemoa_external_stability",
+        key,
+        ["ratio_endettement_pct", "couverture_importations_mois", "ouverture_commerciale_pct"],
+    )
+    pib_4t = expected.sum_4q(key, "pib_nominal")
     debt = expected.value(key, "dette_publique_totale")
     assert stability["ratio_endettement_pct"] == measure(None if pib_4t is None else ratio(debt, pib_4t) * 100)
-    imports_4t = expected.sum_4t(key, "importations")
+    imports_4t = expected.sum_4q(key, "importations")
     cover = None if imports_4t is None else ratio(expected.value(key, "avoirs_exterieurs_nets"), imports_4t / 12)
     assert stability["couverture_importations_mois"] == measure(cover)
 
-    finance = gold(running_stack, "gold_mart_uemoa_public_finance", key, ["solde_budgetaire_pib_pct", "recettes_depenses_pct"])
-    balance_4t = expected.sum_4t(key, "solde_budgetaire")
+    finance = gold(
+        running_stack, "gold_mart_uemoa_public_finance", key, ["solde_budgetaire_pib_pct", "recettes_depenses_pct"]
+    )
+    balance_4t = expected.sum_4q(key, "solde_budgetaire")
     assert finance["solde_budgetaire_pib_pct"] == measure(None if pib_4t is None else ratio(balance_4t, pib_4t) * 100)
 
     trade = gold(running_stack, "gold_mart_uemoa_external_trade", key, ["balance_commerciale", "taux_couverture_pct"])
@@ -127,7 +153,9 @@ def test_gold_figures_match_an_independent_computation(built, running_stack, key
     assert trade["balance_commerciale"] == measure(exports - imports)
     assert trade["taux_couverture_pct"] == measure(ratio(exports, imports) * 100)
 
-    monetary = gold(running_stack, "gold_mart_uemoa_monetary_dashboard", key, ["taux_liquidite_pct", "masse_monetaire_m3"])
+    monetary = gold(
+        running_stack, "gold_mart_uemoa_monetary_dashboard", key, ["taux_liquidite_pct", "masse_monetaire_m3"]
+    )
     m2 = expected.value(key, "masse_monetaire_m2")
     assert monetary["taux_liquidite_pct"] == measure(None if pib_4t is None else ratio(m2, pib_4t) * 100)
     assert monetary["masse_monetaire_m3"] is None
@@ -138,9 +166,12 @@ def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(built, runn
     requests.post(f"{built['api'].url}/admin/state", json={"vintage": 2}, timeout=10).raise_for_status()
     built["rebuild"]()
     pays, annee, trimestre = revised
-    [(published, pib)] = hive_query(running_stack, "SELECT cast(date_publication as string), pib_nominal "
-                                                   "FROM lakehouse.silver.dim_uemoa_indicators "
-                                                   f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}")
+    [(published, pib)] = hive_query(
+        running_stack,
+        "SELECT cast(date_publication as string), pib_nominal "
+        "FROM lakehouse.silver.dim_uemoa_indicators "
+        f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}",
+    )
     expected = Expected(vintage=2)
     assert published == "2025-06-30" and pib == expected.value(revised, "pib_nominal")
     growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", revised, ["pib_nominal_yoy_pct"])
@@ -152,8 +183,11 @@ def test_union_aggregates_and_convergence_match_an_independent_computation(built
     expected = Expected(vintage=2 if _revised_already(running_stack) else 1)
     annee, trimestre = 2023, 2
     keys = [(pays, annee, trimestre) for pays in dataset.COUNTRIES]
-    [row] = hive_query(running_stack, "SELECT nombre_pays, pib_nominal, taux_inflation_pct, pib_reel_yoy_pct "
-                                      f"FROM lakehouse.gold.gold_mart_uemoa_union_aggregates WHERE annee = {annee} AND trimestre = {trimestre}")
+    [row] = hive_query(
+        running_stack,
+        "SELECT nombre_pays, pib_nominal, taux_inflation_pct, pib_reel_yoy_pct "
+        f"FROM lakehouse.gold.gold_mart_uemoa_union_aggregates WHERE annee = {annee} AND trimestre = {trimestre}",
+    )
     pib = sum(expected.value(k, "pib_nominal") for k in keys)
     inflation = sum(expected.value(k, "taux_inflation_pct") * expected.value(k, "pib_nominal") for k in keys) / pib
     real = sum(expected.value(k, "pib_reel") for k in keys)
@@ -168,9 +202,12 @@ def test_union_aggregates_and_convergence_match_an_independent_computation(built
         balance = measure(sum(expected.value(k, "solde_budgetaire") for k in year) / pib_year * 100)
         inflation = measure(sum(expected.value(k, "taux_inflation_pct") for k in year) / 4)
         debt = measure(expected.value(year[-1], "dette_publique_totale") / pib_year * 100)
-        [row] = hive_query(running_stack, "SELECT solde_budgetaire_pib_pct, critere_solde_respecte, inflation_moyenne_pct, "
-                                          "critere_inflation_respecte, dette_pib_pct, critere_dette_respecte, nombre_criteres_respectes "
-                                          f"FROM lakehouse.gold.gold_mart_uemoa_convergence WHERE pays = '{pays}' AND annee = {annee}")
+        [row] = hive_query(
+            running_stack,
+            "SELECT solde_budgetaire_pib_pct, critere_solde_respecte, inflation_moyenne_pct, "
+            "critere_inflation_respecte, dette_pib_pct, critere_dette_respecte, nombre_criteres_respectes "
+            f"FROM lakehouse.gold.gold_mart_uemoa_convergence WHERE pays = '{pays}' AND annee = {annee}",
+        )
         flags = (balance >= -3, inflation <= 3, debt <= 70)
         assert row == (balance, flags[0], inflation, flags[1], debt, flags[2], sum(flags))
 
@@ -191,13 +228,19 @@ def expected_events_enriched(events: int, users: int, moved: dict[str, str]) -> 
         expected[record["event_id"]] = (
             moved.get(record["user_id"], user["pays"]),
             (seconds[record["event_id"]] - int(parse_time(user["created_at"]))) // 86400,
-            len(members), max(span) - min(span), members.index(record["event_id"]) + 1)
+            len(members),
+            max(span) - min(span),
+            members.index(record["event_id"]) + 1,
+        )
     return expected
 
 
 def events_enriched(settings) -> dict:
-    rows = hive_query(settings, "SELECT event_id, pays_utilisateur, anciennete_compte_jours, evenements_session, "
-                                "duree_session_secondes, rang_dans_session FROM lakehouse.gold.fct_events_enriched")
+    rows = hive_query(
+        settings,
+        "SELECT event_id, pays_utilisateur, anciennete_compte_jours, evenements_session, "
+        "duree_session_secondes, rang_dans_session FROM lakehouse.gold.fct_events_enriched",
+    )
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -208,16 +251,18 @@ def test_events_enriched_match_an_independent_computation(built, running_stack):
 
 
 def _revised_already(settings) -> bool:
-    return hive_query(settings, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators "
-                                "WHERE date_publication = date'2025-06-30'") != [(0,)]
+    return hive_query(
+        settings, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators WHERE date_publication = date'2025-06-30'"
+    ) != [(0,)]
 
 
 def test_staging_keeps_the_latest_user_and_each_event_once_incrementally(built, running_stack):
     api = built["api"].url
     before = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
     moved = {f"u{i:07d}": "TGO" for i in range(3)}
-    requests.post(f"{api}/admin/touch-users", json={"count": 3, "updated_at": "2026-06-01T00:00:00Z", "pays": "TGO"},
-                  timeout=10).raise_for_status()
+    requests.post(
+        f"{api}/admin/touch-users", json={"count": 3, "updated_at": "2026-06-01T00:00:00Z", "pays": "TGO"}, timeout=10
+    ).raise_for_status()
     requests.post(f"{api}/admin/append-events", json={"count": 20}, timeout=10).raise_for_status()
     built["rebuild"]()
     users = dict(hive_query(running_stack, "SELECT user_id, email FROM lakehouse.silver.stg_users"))
@@ -242,21 +287,32 @@ def test_source_freshness_warns_and_errors_past_the_thresholds(running_stack, sp
         spark.sql(f"INSERT INTO lakehouse.{namespace}.{table} VALUES (current_timestamp() - INTERVAL {age_days} DAYS)")
     result = run_cli("dbt", "source", "freshness", "--no-use-colors", LAKEHOUSE_BRONZE_NAMESPACE=namespace)
     assert result.returncode != 0, result.stdout[-3000:]
-    statuses = {r["unique_id"].rsplit(".", 1)[1]: r["status"]
-                for r in json.loads((PROJECT_ROOT / "dbt" / "target" / "sources.json").read_text())["results"]}
+    statuses = {
+        r["unique_id"].rsplit(".", 1)[1]: r["status"]
+        for r in json.loads((PROJECT_ROOT / "dbt" / "target" / "sources.json").read_text())["results"]
+    }
     assert statuses == {"indicateurs_economiques_uemoa": "warn", "raw_users": "error", "raw_events": "pass"}
 
 
 def test_docs_catalog_describes_every_iceberg_table(built):
     """`dbt docs generate` on Iceberg v2 tables: the catalog holds every built model and source, with columns."""
-    result = run_cli("dbt", "docs", "generate", "--static", "--no-use-colors",
-                     LAKEHOUSE_LANDING_BUCKET=built["settings"].landing_bucket,
-                     LAKEHOUSE_BRONZE_NAMESPACE=built["settings"].get("BRONZE_NAMESPACE"))
+    result = run_cli(
+        "dbt",
+        "docs",
+        "generate",
+        "--static",
+        "--no-use-colors",
+        LAKEHOUSE_LANDING_BUCKET=built["settings"].landing_bucket,
+        LAKEHOUSE_BRONZE_NAMESPACE=built["settings"].get("BRONZE_NAMESPACE"),
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     catalog = json.loads((PROJECT_ROOT / "dbt" / "target" / "catalog.json").read_text())
     manifest = json.loads((PROJECT_ROOT / "dbt" / "target" / "manifest.json").read_text())
-    built_nodes = {uid for uid, node in manifest["nodes"].items()
-                   if node["resource_type"] in ("model", "seed") and node["config"]["materialized"] != "ephemeral"}
+    built_nodes = {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed") and node["config"]["materialized"] != "ephemeral"
+    }
     assert set(catalog["nodes"]) == built_nodes
     assert set(catalog["sources"]) == set(manifest["sources"])
     documented = manifest["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakehouse.clients import iceberg_catalog, s3_filesystem
+from lakehouse.core.clients import iceberg_catalog, s3_filesystem
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +42,13 @@ def test_pyiceberg_and_spark_share_the_catalog(spark, running_stack):
 
     table = iceberg_catalog(running_stack).load_table(("default", "rt_shared"))
     assert sorted(table.scan().to_arrow().to_pylist(), key=lambda r: r["pays"]) == [
-        {"pays": "MLI", "valeur": 1}, {"pays": "NER", "valeur": 2}]
+        {"pays": "MLI", "valeur": 1},
+        {"pays": "NER", "valeur": 2},
+    ]
 
-    table.append(pa.table({"pays": pa.array(["TGO"]), "valeur": pa.array([3], pa.int64())},
-                          schema=table.schema().as_arrow()))
+    table.append(
+        pa.table({"pays": pa.array(["TGO"]), "valeur": pa.array([3], pa.int64())}, schema=table.schema().as_arrow())
+    )
     spark.sql("REFRESH TABLE default.rt_shared")
     assert spark.sql("SELECT sum(valeur) FROM default.rt_shared").collect()[0][0] == 6
     assert spark.sql("SELECT count(*) FROM default.rt_shared.snapshots").collect()[0][0] == 2

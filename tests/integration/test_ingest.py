@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from lakehouse_ingestion import dataset
-from lakehouse_ingestion.api_server import ApiState, start_api_server
+from lakehouse_dev import dataset
+from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_ingestion.connector import configured_catalog, connector_config, discover
 from lakehouse_ingestion.ingest import IngestError, ingest_stream, run_ingest
 from lakehouse_ingestion.lake_store import LakeStore, SimulatedCrash
@@ -27,8 +27,12 @@ AIRBYTE_COLUMNS = ["_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta", 
 def lake(running_stack):
     """The test stack's settings with a fresh landing bucket (each test starts from an empty landing zone)."""
     bucket = f"landing-{uuid.uuid4().hex[:12]}"
-    settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=bucket, LAKEHOUSE_INGEST_RETRY_BACKOFF_SECONDS="0.05",
-                                         LAKEHOUSE_INGEST_MAX_RETRIES="6", LAKEHOUSE_INGEST_PAGE_SIZE="400")
+    settings = running_stack.with_values(
+        LAKEHOUSE_LANDING_BUCKET=bucket,
+        LAKEHOUSE_INGEST_RETRY_BACKOFF_SECONDS="0.05",
+        LAKEHOUSE_INGEST_MAX_RETRIES="6",
+        LAKEHOUSE_INGEST_PAGE_SIZE="400",
+    )
     LakeStore(settings).s3.create_bucket(Bucket=bucket)
     return settings
 
@@ -78,7 +82,11 @@ def test_first_run_lands_every_stream_in_airbyte_s3_format(lake_with_key, api):
             assert re.match(KEY_FORMAT.format(stream=stream), key), key
             assert parquet.schema_arrow.names[:4] == AIRBYTE_COLUMNS
             meta = parquet.metadata
-            codecs = {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups) for c in range(meta.num_columns)}
+            codecs = {
+                meta.row_group(g).column(c).compression
+                for g in range(meta.num_row_groups)
+                for c in range(meta.num_columns)
+            }
             assert codecs == {"SNAPPY"}
     indicators = _rows(lake_with_key, "indicateurs_economiques_uemoa")
     assert len({(r["pays"], r["annee"], r["trimestre"]) for r in indicators}) == 480
@@ -91,7 +99,10 @@ def test_first_run_lands_every_stream_in_airbyte_s3_format(lake_with_key, api):
     assert sample["pib_nominal_milliards_fcfa"] == expected_rows[("CIV", 2023, 2)]["pib_nominal_milliards_fcfa"]
     schema = _tables(lake_with_key, "raw_users").popitem()[1].schema_arrow
     assert str(schema.field("updated_at").type) == "timestamp[us, tz=UTC]"
-    assert str(_tables(lake_with_key, "indicateurs_economiques_uemoa").popitem()[1].schema_arrow.field("annee").type) == "int64"
+    assert (
+        str(_tables(lake_with_key, "indicateurs_economiques_uemoa").popitem()[1].schema_arrow.field("annee").type)
+        == "int64"
+    )
 
 
 def test_second_run_lands_no_duplicate_then_picks_up_new_data_and_the_revised_vintage(lake_with_key, api):
@@ -108,7 +119,9 @@ def test_second_run_lands_no_duplicate_then_picks_up_new_data_and_the_revised_vi
     assert later["indicateurs_economiques_uemoa"].records_landed == len(dataset.revised_keys())
     assert later["raw_users"].records_landed == 5
     assert later["raw_events"].records_landed == 120
-    revised = [r for r in _rows(lake_with_key, "indicateurs_economiques_uemoa") if str(r["date_publication"]) == "2025-06-30"]
+    revised = [
+        r for r in _rows(lake_with_key, "indicateurs_economiques_uemoa") if str(r["date_publication"]) == "2025-06-30"
+    ]
     assert {(r["pays"], r["annee"], r["trimestre"]) for r in revised} == dataset.revised_keys()
     events = _rows(lake_with_key, "raw_events")
     assert len(events) == len({e["event_id"] for e in events}) == 2620
@@ -152,7 +165,8 @@ def test_a_malformed_record_is_kept_with_the_field_nulled_and_the_change_recorde
     assert len(rows) == 480 and len(changed) == 1
     assert changed[0]["pib_nominal_milliards_fcfa"] is None
     assert changed[0]["_airbyte_meta"]["changes"] == [
-        {"field": "pib_nominal_milliards_fcfa", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}]
+        {"field": "pib_nominal_milliards_fcfa", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}
+    ]
 
 
 def _stream(settings, api, name):

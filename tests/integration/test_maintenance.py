@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lakehouse.clients import s3_client
-from lakehouse.maintenance_policy import MaintenancePolicy, load_policy
-from lakehouse.settings import PROJECT_ROOT
+from lakehouse.core.clients import s3_client
+from lakehouse.core.maintenance_policy import MaintenancePolicy, load_policy
+from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse_spark.maintenance import run_maintenance
 from lakehouse_spark.recovery import RollbackRefused, history, rollback
 from lakehouse_spark.table_health import table_health
@@ -38,7 +38,8 @@ def small_files_table(spark, namespace: str, name: str, files: int, rows_per_fil
     identifier = f"{namespace}.{name}"
     spark.sql(f"CREATE TABLE {identifier} (id BIGINT, pays STRING, valeur DOUBLE) USING iceberg")
     data = spark.range(files * rows_per_file).selectExpr(
-        "id", "element_at(array('BEN','CIV','SEN','TGO'), cast(id % 4 as int) + 1) as pays", "id * 1.5 as valeur")
+        "id", "element_at(array('BEN','CIV','SEN','TGO'), cast(id % 4 as int) + 1) as pays", "id * 1.5 as valeur"
+    )
     data.repartition(files).writeTo(identifier).append()
     return identifier
 
@@ -86,16 +87,28 @@ def test_expiry_keeps_retain_last_and_every_file_they_reference(spark, running_s
     expected = checksum(spark, identifier)
     assert len(history(spark, identifier)) == 7
 
-    later = datetime.now(timezone.utc) + timedelta(hours=2)  # every snapshot is now older than 1 h
-    [report] = run_maintenance(spark, running_stack, ["expire-snapshots"], table=identifier, now=later,
-                               policy=policy(snapshot_max_age_hours=1, retain_last=3), out=quiet)
+    later = datetime.now(UTC) + timedelta(hours=2)  # every snapshot is now older than 1 h
+    [report] = run_maintenance(
+        spark,
+        running_stack,
+        ["expire-snapshots"],
+        table=identifier,
+        now=later,
+        policy=policy(snapshot_max_age_hours=1, retain_last=3),
+        out=quiet,
+    )
 
     kept = history(spark, identifier)
     assert len(kept) == 3 and report.after.snapshots == 3
     assert checksum(spark, identifier) == expected
     s3 = s3_client(running_stack)
     for snapshot in kept:  # every file a kept snapshot references is still there and readable
-        paths = [r[0] for r in spark.sql(f"SELECT file_path FROM {identifier}.files VERSION AS OF {snapshot.snapshot_id}").collect()]
+        paths = [
+            r[0]
+            for r in spark.sql(
+                f"SELECT file_path FROM {identifier}.files VERSION AS OF {snapshot.snapshot_id}"
+            ).collect()
+        ]
         for path in paths:
             bucket, key = path.split("://", 1)[1].split("/", 1)
             s3.head_object(Bucket=bucket, Key=key)
@@ -110,20 +123,35 @@ def test_orphan_removal_is_a_dry_run_by_default_and_spares_fresh_files(spark, ru
     old_key, fresh_key = f"{prefix}/data/orphelin-ancien.parquet", f"{prefix}/data/orphelin-recent.parquet"
     s3.put_object(Bucket=bucket, Key=old_key, Body=b"not referenced by any snapshot")
     time.sleep(2.5)
-    window_start = datetime.now(timezone.utc)
+    window_start = datetime.now(UTC)
     time.sleep(2.5)
     s3.put_object(Bucket=bucket, Key=fresh_key, Body=b"written by a commit still in progress")
     # A clock 24 h after `window_start`: the old orphan is past the 24 h window, the fresh file is not.
     now = window_start + timedelta(hours=24)
     rows = checksum(spark, identifier)
 
-    [dry] = run_maintenance(spark, running_stack, ["remove-orphans"], table=identifier, now=now,
-                            policy=policy(orphan_min_age_hours=24), out=quiet)
+    [dry] = run_maintenance(
+        spark,
+        running_stack,
+        ["remove-orphans"],
+        table=identifier,
+        now=now,
+        policy=policy(orphan_min_age_hours=24),
+        out=quiet,
+    )
     assert [path.rsplit("/", 1)[1] for path in dry.orphans] == ["orphelin-ancien.parquet"]
     s3.head_object(Bucket=bucket, Key=old_key)  # dry run: nothing deleted
 
-    [applied] = run_maintenance(spark, running_stack, ["remove-orphans"], table=identifier, now=now, apply=True,
-                                policy=policy(orphan_min_age_hours=24), out=quiet)
+    [applied] = run_maintenance(
+        spark,
+        running_stack,
+        ["remove-orphans"],
+        table=identifier,
+        now=now,
+        apply=True,
+        policy=policy(orphan_min_age_hours=24),
+        out=quiet,
+    )
     assert [path.rsplit("/", 1)[1] for path in applied.orphans] == ["orphelin-ancien.parquet"]
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=old_key)
     s3.head_object(Bucket=bucket, Key=fresh_key)
@@ -134,7 +162,7 @@ def test_rollback_restores_the_previous_content(spark, namespace):
     identifier = small_files_table(spark, namespace, "rollback", files=2)
     good_snapshot, good = current_snapshot(spark, identifier), checksum(spark, identifier)
     time.sleep(1.1)
-    between = datetime.now(timezone.utc)
+    between = datetime.now(UTC)
     time.sleep(1.1)
     spark.sql(f"DELETE FROM {identifier} WHERE pays = 'CIV'")
     assert checksum(spark, identifier) != good
@@ -188,6 +216,9 @@ def test_table_health_reports_the_table_and_what_maintain_would_do(spark, runnin
     lines: list[str] = []
     [(stats, actions)] = table_health(spark, running_stack, table=identifier, policy=policy(), out=lines.append)
     assert (stats.snapshots, stats.data_files, stats.small_files, stats.records) == (2, 13, 13, 1201)
-    assert actions == ["compacter 13 fichiers (partitions d'au moins 5 petits fichiers, cible 128 Mo)", "réécrire 2 manifestes"]
+    assert actions == [
+        "compacter 13 fichiers (partitions d'au moins 5 petits fichiers, cible 128 Mo)",
+        "réécrire 2 manifestes",
+    ]
     assert lines[0] == identifier and "2 snapshots" in lines[1] and "13 fichiers de données" in lines[1]
     assert data_files(spark, identifier) == 13  # read only

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 def test_run_prints_each_step_and_a_summary_with_row_counts(spark, running_stack):
     spark.sql("CREATE OR REPLACE TABLE lakehouse.bronze.rt_summary (n INT) USING iceberg")
     spark.sql("INSERT INTO bronze.rt_summary SELECT id FROM range(1234)")
-    result = run_cli("run", timeout=600)
+    # A developer's DBT_TARGET=dev does not divert `make run`: it publishes silver and gold.
+    result = run_cli("run", timeout=600, DBT_TARGET="dev")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     total = len(pipeline.STEPS)
@@ -22,6 +23,9 @@ def test_run_prints_each_step_and_a_summary_with_row_counts(spark, running_stack
     assert any(line.startswith("Résumé") for line in lines)
     summary = [line for line in lines if "lakehouse.bronze.rt_summary" in line]
     assert summary and "1,234 lignes" in summary[0], result.stdout
+    assert any("lakehouse.gold.gold_mart_uemoa_convergence" in line for line in lines), result.stdout
+    namespaces = {row[0] for row in spark.sql("SHOW NAMESPACES").collect()}
+    assert not {"dev_silver", "dev_gold"} & namespaces
 
 
 def test_a_failing_step_stops_the_run_and_is_named(running_stack):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,7 +31,9 @@ SCHEMAS = {s["name"]: s["schema_loader"]["schema"] for s in yaml.safe_load(MANIF
 @pytest.fixture
 def bronze(running_stack, spark):
     suffix = uuid.uuid4().hex[:10]
-    settings = running_stack.with_values(LAKEHOUSE_LANDING_BUCKET=f"reg-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_{suffix}")
+    settings = running_stack.with_values(
+        LAKEHOUSE_LANDING_BUCKET=f"reg-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_{suffix}"
+    )
     LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_{suffix}")
     return settings
@@ -39,11 +41,17 @@ def bronze(running_stack, spark):
 
 def land(settings, stream, records, tmp_path, parts=1, schema=None):
     """Land records as the ingestion does (Airbyte columns, Parquet + Snappy, atomic publication)."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     sync_id = int(started.timestamp() * 1000) + int(uuid.uuid4().int % 1000)
     per_part = max(1, len(records) // parts)
-    writer = PartWriter(stream, columns_from_json_schema(schema or SCHEMAS[stream]), sync_id, started,
-                        tmp_path / str(sync_id), max_input_bytes=10**12)
+    writer = PartWriter(
+        stream,
+        columns_from_json_schema(schema or SCHEMAS[stream]),
+        sync_id,
+        started,
+        tmp_path / str(sync_id),
+        max_input_bytes=10**12,
+    )
     for index, record in enumerate(records, start=1):
         writer.add(record, 1_700_000_000_000, 10)
         if index % per_part == 0:
@@ -52,13 +60,30 @@ def land(settings, stream, records, tmp_path, parts=1, schema=None):
 
 
 def indicators(year, countries=("BEN", "CIV")):
-    return [{"pays": p, "annee": year, "trimestre": q, "pib_nominal_milliards_fcfa": 1000.0 + q,
-             "date_publication": "2025-03-31"} for p in countries for q in (1, 2, 3, 4)]
+    return [
+        {
+            "pays": p,
+            "annee": year,
+            "trimestre": q,
+            "pib_nominal_milliards_fcfa": 1000.0 + q,
+            "date_publication": "2025-03-31",
+        }
+        for p in countries
+        for q in (1, 2, 3, 4)
+    ]
 
 
 def users(start, count):
-    return [{"user_id": f"u{i:07d}", "email": f"user{i}@example.org", "pays": "SEN",
-             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-02-01T00:00:00Z"} for i in range(start, start + count)]
+    return [
+        {
+            "user_id": f"u{i:07d}",
+            "email": f"user{i}@example.org",
+            "pays": "SEN",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-02-01T00:00:00Z",
+        }
+        for i in range(start, start + count)
+    ]
 
 
 def put_raw(settings, stream, name, body: bytes) -> str:
@@ -78,7 +103,9 @@ def table(settings, stream):
 
 
 def snapshots(spark, name):
-    return [r.snapshot_id for r in spark.sql(f"SELECT snapshot_id FROM {name}.snapshots ORDER BY committed_at").collect()]
+    return [
+        r.snapshot_id for r in spark.sql(f"SELECT snapshot_id FROM {name}.snapshots ORDER BY committed_at").collect()
+    ]
 
 
 def quiet(_line):
@@ -95,14 +122,25 @@ def test_first_run_registers_everything_and_a_second_run_changes_nothing(bronze,
     name = table(bronze, "indicateurs_economiques_uemoa")
     rows = spark.sql(f"SELECT * FROM {name}").collect()
     assert len(rows) == 16
-    assert all(r._source_object_key.startswith("bronze/indicateurs_economiques_uemoa/") and r._source_etag
-               and r._registered_at and r._airbyte_raw_id for r in rows)
+    assert all(
+        r._source_object_key.startswith("bronze/indicateurs_economiques_uemoa/")
+        and r._source_etag
+        and r._registered_at
+        and r._airbyte_raw_id
+        for r in rows
+    )
     properties = dict(spark.sql(f"SHOW TBLPROPERTIES {name}").collect())
     assert properties["format-version"] == "2" and properties["write.parquet.compression-codec"] == "snappy"
-    assert [r.partition.annee for r in spark.sql(f"SELECT partition FROM {name}.partitions ORDER BY 1").collect()] == [2023, 2024]
+    assert [r.partition.annee for r in spark.sql(f"SELECT partition FROM {name}.partitions ORDER BY 1").collect()] == [
+        2023,
+        2024,
+    ]
     assert len(snapshots(spark, name)) == 1  # one commit for the two files
 
-    before = {t: snapshots(spark, table(bronze, t)) for t in ("indicateurs_economiques_uemoa", "raw_users", "ingestion_ledger")}
+    before = {
+        t: snapshots(spark, table(bronze, t))
+        for t in ("indicateurs_economiques_uemoa", "raw_users", "ingestion_ledger")
+    }
     again = {r.stream: r for r in register(spark, bronze, ["indicateurs_economiques_uemoa", "raw_users"], quiet)}
     assert all(r.files == 0 and r.rows == 0 for r in again.values())
     assert again["raw_users"].already_registered == 3
@@ -114,10 +152,16 @@ def test_bad_files_go_to_quarantine_with_reasons_while_good_files_register(bronz
     land(bronze, "indicateurs_economiques_uemoa", indicators(2023), tmp_path)
     register(spark, bronze, ["indicateurs_economiques_uemoa"], quiet)
     land(bronze, "indicateurs_economiques_uemoa", indicators(2024), tmp_path)
-    corrupt = put_raw(bronze, "indicateurs_economiques_uemoa", "2026_01_01_1_0.parquet", b"PAR1 ceci n'est pas du parquet")
+    corrupt = put_raw(
+        bronze, "indicateurs_economiques_uemoa", "2026_01_01_1_0.parquet", b"PAR1 ceci n'est pas du parquet"
+    )
     empty = put_raw(bronze, "indicateurs_economiques_uemoa", "2026_01_01_2_0.parquet", b"")
-    incompatible = put_raw(bronze, "indicateurs_economiques_uemoa", "2026_01_01_3_0.parquet", parquet_bytes(pa.table({
-        "pays": ["MLI"], "annee": ["deux mille vingt-quatre"], "trimestre": [1]})))
+    incompatible = put_raw(
+        bronze,
+        "indicateurs_economiques_uemoa",
+        "2026_01_01_3_0.parquet",
+        parquet_bytes(pa.table({"pays": ["MLI"], "annee": ["deux mille vingt-quatre"], "trimestre": [1]})),
+    )
     lines = []
     [result] = register(spark, bronze, ["indicateurs_economiques_uemoa"], lines.append)
     assert (result.files, result.rows) == (1, 8)
@@ -154,7 +198,9 @@ def test_schema_drift_adds_columns_fills_missing_ones_and_accepts_widening(bronz
     widened = pa.table({"user_id": ["u9000002"], "score": pa.array([1.5], pa.float32())})
     put_raw(bronze, stream, "2026_01_01_5_0.parquet", parquet_bytes(widened))
     register(spark, bronze, [stream], quiet)
-    put_raw(bronze, stream, "2026_01_01_6_0.parquet", parquet_bytes(pa.table({"user_id": ["u9000003"], "score": [2.25]})))
+    put_raw(
+        bronze, stream, "2026_01_01_6_0.parquet", parquet_bytes(pa.table({"user_id": ["u9000003"], "score": [2.25]}))
+    )
     [result] = register(spark, bronze, [stream], quiet)
     assert result.widened_columns == ["score"] and not result.rejected
     scores = dict(spark.sql(f"SELECT user_id, score FROM {table(bronze, stream)} WHERE score IS NOT NULL").collect())
@@ -215,9 +261,16 @@ def test_a_thousand_small_files_register_in_one_commit(bronze, spark, running_st
     stream = "raw_events"
     s3 = LakeStore(bronze).s3
     for i in range(1000):
-        body = parquet_bytes(pa.table({
-            "event_id": [f"e{i:06d}"], "user_id": ["u0000001"], "event_type": ["page_view"],
-            "occurred_at": pa.array([datetime(2024, 1, 1 + i % 28, tzinfo=timezone.utc)], pa.timestamp("us", tz="UTC"))}))
+        body = parquet_bytes(
+            pa.table(
+                {
+                    "event_id": [f"e{i:06d}"],
+                    "user_id": ["u0000001"],
+                    "event_type": ["page_view"],
+                    "occurred_at": pa.array([datetime(2024, 1, 1 + i % 28, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
+                }
+            )
+        )
         s3.put_object(Bucket=bronze.landing_bucket, Key=f"bronze/{stream}/2026_01_01_{i}_0.parquet", Body=body)
     [result] = register(spark, bronze, [stream], quiet)
     assert (result.files, result.rows) == (1000, 1000)

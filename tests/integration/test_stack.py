@@ -9,13 +9,14 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from lakehouse import jars, stack
-from lakehouse.clients import ServiceUnavailable, catalog_token, s3_client
+from lakehouse import stack
+from lakehouse.core import jars
+from lakehouse.core.clients import ServiceUnavailable, catalog_token, s3_client
+from lakehouse.core.settings import load_settings
 from lakehouse.services import SeaweedFS
 from lakehouse.services.process import pid_is_running, port_is_free
-from lakehouse.settings import load_settings
+from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 from tests.cli_runner import run_cli
-from lakehouse.sandbox import sandbox_settings, write_sandbox_env
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ def test_status_shows_each_service_healthy(running_stack):
 
 
 def test_buckets_and_namespaces_exist(running_stack):
-    from lakehouse.clients import iceberg_catalog, list_buckets
+    from lakehouse.core.clients import iceberg_catalog, list_buckets
 
     assert {running_stack.landing_bucket, running_stack.warehouse} <= set(list_buckets(running_stack))
     assert {ns[0] for ns in iceberg_catalog(running_stack).list_namespaces()} >= {"bronze", "silver", "gold", "default"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.clients import hive_query
+from lakehouse.core.clients import hive_query
 from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
@@ -12,10 +12,15 @@ pytestmark = pytest.mark.integration
 
 def test_pyhive_creates_and_reads_an_iceberg_table(running_stack):
     hive_query(running_stack, "DROP TABLE IF EXISTS bronze.rt_thrift", database="bronze")
-    hive_query(running_stack, "CREATE TABLE bronze.rt_thrift (pays STRING, trimestre INT) USING iceberg", database="bronze")
-    hive_query(running_stack, "INSERT INTO bronze.rt_thrift VALUES ('GNB', 1), ('GNB', 2), ('BFA', 1)", database="bronze")
-    assert hive_query(running_stack, "SELECT pays, count(*) FROM rt_thrift GROUP BY pays ORDER BY pays", database="bronze") == [
-        ("BFA", 1), ("GNB", 2)]
+    hive_query(
+        running_stack, "CREATE TABLE bronze.rt_thrift (pays STRING, trimestre INT) USING iceberg", database="bronze"
+    )
+    hive_query(
+        running_stack, "INSERT INTO bronze.rt_thrift VALUES ('GNB', 1), ('GNB', 2), ('BFA', 1)", database="bronze"
+    )
+    assert hive_query(
+        running_stack, "SELECT pays, count(*) FROM rt_thrift GROUP BY pays ORDER BY pays", database="bronze"
+    ) == [("BFA", 1), ("GNB", 2)]
     provider = hive_query(running_stack, "SHOW TBLPROPERTIES bronze.rt_thrift ('format')")
     assert provider and "iceberg" in provider[0][1]
 

