@@ -25,7 +25,7 @@ from typing import Any
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse.core.streams import StreamSpec, load_streams
+from lakehouse.core.streams import StreamSpec, load_streams, selected_streams
 from lakehouse_ingestion.arrow_schema import columns_from_json_schema
 from lakehouse_ingestion.connector import (
     ConnectorError,
@@ -175,14 +175,7 @@ def run_ingest(
             "aucune API BCEAO à lire : LAKEHOUSE_BCEAO_API_URL est vide "
             "(`make ingest` démarre alors l'API simulée locale)"
         )
-    declared_streams = load_streams()
-    wanted = list(streams or declared_streams)
-    undeclared = [name for name in wanted if name not in declared_streams]
-    if undeclared:
-        raise IngestError(
-            f"flux inconnus : {', '.join(undeclared)} (flux déclarés dans conf/streams.toml : "
-            f"{', '.join(declared_streams)})"
-        )
+    wanted = selected_streams(streams)
     store = LakeStore(settings)
     config = connector_config(settings, url)
     try:

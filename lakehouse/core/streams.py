@@ -10,6 +10,7 @@ mistake is a `StreamsError` naming the file, the stream and the key.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -102,12 +103,15 @@ def load_streams(path: Path = STREAMS_FILE) -> dict[str, StreamSpec]:
     return {name: _spec(path, name, values) for name, values in document["streams"].items()}
 
 
-def check_stream_names(names: list[str] | tuple[str, ...]) -> list[str]:
-    """`names` if they are all declared streams, else a `StreamsError` listing the known ones."""
-    known = load_streams()
-    unknown = [name for name in names if name not in known]
+def selected_streams(names: Sequence[str] | None = None) -> list[str]:
+    """The named streams, or every declared stream when none is named; an unknown name is a
+    `StreamsError` that lists the declared ones."""
+    declared = load_streams()
+    if not names:
+        return list(declared)
+    unknown = [name for name in names if name not in declared]
     if unknown:
         raise StreamsError(
-            f"flux inconnus : {', '.join(unknown)} (flux déclarés dans {STREAMS_FILE.name} : {', '.join(known)})"
+            f"flux inconnus : {', '.join(unknown)} (flux déclarés dans {STREAMS_FILE.name} : {', '.join(declared)})"
         )
     return list(names)

@@ -7,6 +7,7 @@ a crash reads as a stale PID file, not as our service).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -145,8 +146,9 @@ class ManagedProcess:
                 break
         self.pid_file.unlink(missing_ok=True)
         child = _STARTED.pop(pid, None)
-        if child is not None:
-            child.poll()
+        if child is not None:  # started by this interpreter: wait until it has fully exited
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
         return pid
 
     def last_log_cause(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse.core.streams import load_streams
+from lakehouse.core.streams import selected_streams
 from lakehouse_spark.bronze_tables import LEDGER, REJECTED, qualified
 from lakehouse_spark.landed_files import list_landed
 
@@ -51,7 +51,7 @@ def reconcile(
     ).collect()
     rejected_rows = spark.sql(f"SELECT object_key, etag, stream FROM {qualified(settings, REJECTED)}").collect()
     results = []
-    for stream in streams or list(load_streams()):
+    for stream in selected_streams(streams):
         table = qualified(settings, stream)
         result = Reconciliation(stream)
         expected = {(r.object_key, r.etag): r.row_count for r in ledger_rows if r.target_table == table}

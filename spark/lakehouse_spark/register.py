@@ -29,7 +29,7 @@ from lakehouse.core.clients import s3_filesystem
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse.core.streams import load_streams
+from lakehouse.core.streams import load_streams, selected_streams
 from lakehouse_spark.bronze_tables import (
     BATCH_PROPERTY,
     FILES_PROPERTY,
@@ -277,13 +277,7 @@ def register_stream(
 
 
 def register(spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[StreamResult]:
-    declared = load_streams()
-    streams = list(streams or declared)
-    unknown = [s for s in streams if s not in declared]
-    if unknown:
-        raise RegistrationFailed(
-            f"flux inconnus : {', '.join(unknown)} (flux déclarés dans conf/streams.toml : {', '.join(declared)})"
-        )
+    streams = selected_streams(streams)
     try:
         spark.sql(ledger_ddl(settings))
         spark.sql(rejected_ddl(settings))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lakehouse.core.settings import PROJECT_ROOT
-from lakehouse.core.streams import StreamsError, check_stream_names, load_streams
+from lakehouse.core.streams import StreamsError, load_streams, selected_streams
 
 MANIFEST = PROJECT_ROOT / "ingestion" / "manifest.yaml"
 DBT_SOURCES = PROJECT_ROOT / "dbt" / "models" / "staging" / "bceao" / "_bceao__sources.yml"
@@ -55,12 +55,13 @@ def test_the_dbt_sources_declare_the_same_tables_and_freshness():
         assert freshness["error_after"] == {"count": spec.freshness_error_days, "period": "day"}, name
 
 
-def test_unknown_stream_names_are_refused_with_the_declared_ones():
-    assert check_stream_names(["raw_users"]) == ["raw_users"]
+def test_streams_are_selected_by_name_or_all_and_an_unknown_name_is_refused():
+    assert selected_streams(["raw_users"]) == ["raw_users"]
+    assert selected_streams(None) == selected_streams([]) == list(STREAMS)
     with pytest.raises(
         StreamsError, match="flux inconnus : raw_user .*indicateurs_economiques_uemoa, raw_users, raw_events"
     ):
-        check_stream_names(["raw_user"])
+        selected_streams(["raw_user"])
 
 
 VALID = """[streams.s]

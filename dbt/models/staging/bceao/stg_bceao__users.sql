@@ -8,11 +8,7 @@ with new_versions as (
         _airbyte_extracted_at, _airbyte_raw_id, _source_object_key,
         _registered_at as _bronze_registered_at
     from {{ source('bceao', 'raw_users') }}
-    where
-        user_id is not null
-        {% if is_incremental() %}
-            and _registered_at > (select coalesce(max(_bronze_registered_at), timestamp '1970-01-01') from {{ this }})
-        {% endif %}
+    where user_id is not null {{ registered_since_last_build() }}
 ),
 
 candidates as (
