@@ -17,6 +17,7 @@ from lakehouse.core import jars
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import load_settings
 from lakehouse.core.spark_conf import spark_environment, spark_home
+from lakehouse.core.streams import selected_streams
 from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
 
@@ -75,23 +76,24 @@ def _dbt(args: argparse.Namespace) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from lakehouse.bceao_api import ingest_from_bceao
 
+    streams = selected_streams(args.streams)  # an unknown name is refused before anything starts
     settings = load_settings()
     stack.up(settings, ["seaweedfs"])
-    ingest_from_bceao(settings, args.streams or None)
+    ingest_from_bceao(settings, streams)
     return 0
 
 
 def _register(args: argparse.Namespace) -> int:
     from lakehouse_spark.bronze_job import run_register
 
-    run_register(load_settings(), args.streams or None)
+    run_register(load_settings(), selected_streams(args.streams))
     return 0
 
 
 def _reconcile(args: argparse.Namespace) -> int:
     from lakehouse_spark.bronze_job import run_reconcile
 
-    run_reconcile(load_settings(), args.streams or None)
+    run_reconcile(load_settings(), selected_streams(args.streams))
     return 0
 
 

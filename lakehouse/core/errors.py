@@ -16,11 +16,15 @@ class LakehouseError(Exception):
 
 
 def first_line(error: BaseException | str, limit: int = 400) -> str:
-    """The first telling line of an error (Java stack frames and Py4J wrappers skipped), at most
-    `limit` characters; the exception's type name when its text is empty."""
-    text = str(error).strip()
-    for line in text.splitlines():
-        line = line.strip().removeprefix(": ")
-        if line and not line.startswith(_NOISE_PREFIXES):
-            return line[:limit] + (" ..." if len(line) > limit else "")
-    return type(error).__name__ if isinstance(error, BaseException) else "erreur inconnue"
+    """The first telling line of an error (Java stack frames and Py4J wrappers skipped), followed by the
+    root cause of a Java error (its last `Caused by:`) when there is one, at most `limit` characters;
+    the exception's type name when its text is empty."""
+    lines = [line.strip().removeprefix(": ") for line in str(error).strip().splitlines()]
+    telling = [line for line in lines if line and not line.startswith(_NOISE_PREFIXES)]
+    if not telling:
+        return type(error).__name__ if isinstance(error, BaseException) else "erreur inconnue"
+    text = telling[0]
+    causes = [line.removeprefix("Caused by: ") for line in telling if line.startswith("Caused by: ")]
+    if causes and causes[-1] not in text:
+        text += f" (cause : {causes[-1]})"
+    return text[:limit] + (" ..." if len(text) > limit else "")

@@ -7,11 +7,11 @@ of the orphan window) and raises `PolicyError` naming the file, the section and 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.toml_files import check_keys, read_toml
 
 ORPHAN_FLOOR_HOURS = 24
 STRATEGIES = ("binpack", "sort")
@@ -55,13 +55,7 @@ _MINIMUMS = {
 
 
 def _check_section(values: dict, where: str, complete: bool) -> dict:
-    unknown = sorted(set(values) - set(_TYPES))
-    if unknown:
-        raise PolicyError(f"{where} : clé inconnue {', '.join(unknown)} (clés possibles : {', '.join(_TYPES)})")
-    if complete:
-        missing = sorted(set(_TYPES) - set(values))
-        if missing:
-            raise PolicyError(f"{where} : clé manquante {', '.join(missing)}")
+    check_keys(values, _TYPES, where, PolicyError, complete)
     for key, value in values.items():
         expected = _TYPES[key]
         if type(value) is not expected:  # bool is an int subclass: compare exact types
@@ -93,14 +87,9 @@ class MaintenancePolicy:
 
 
 def load_policy(path: Path) -> MaintenancePolicy:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(
-            f"politique de maintenance introuvable : {path} (réglage LAKEHOUSE_MAINTENANCE_POLICY)"
-        ) from None
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError(f"{path} : TOML invalide ({error})") from None
+    document = read_toml(
+        path, PolicyError, "politique de maintenance introuvable : {path} (réglage LAKEHOUSE_MAINTENANCE_POLICY)"
+    )
     unknown = sorted(set(document) - {"defaults", "namespaces", "tables"})
     if unknown:
         raise PolicyError(f"{path} : section inconnue {', '.join(unknown)} (sections : defaults, namespaces, tables)")

@@ -9,7 +9,6 @@ mistake is a `StreamsError` naming the file, the stream and the key.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from functools import cache
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import CONF_DIR
+from lakehouse.core.toml_files import check_keys, read_toml
 
 STREAMS_FILE = CONF_DIR / "streams.toml"
 REMEMBER_VERSIONS = ("all", "cursor")
@@ -39,7 +39,7 @@ class StreamSpec:
     freshness_error_days: int
 
 
-_KEYS = {f.name: f.type for f in fields(StreamSpec) if f.name != "name"}
+_KEYS = [f.name for f in fields(StreamSpec) if f.name != "name"]
 _LISTS = {"primary_key", "version_fields"}
 _INTEGERS = {"freshness_warn_days", "freshness_error_days"}
 
@@ -57,11 +57,7 @@ def _check_value(where: str, key: str, value: object) -> None:
 
 def _spec(path: Path, name: str, values: dict) -> StreamSpec:
     where = f"{path} [streams.{name}]"
-    unknown, missing = sorted(set(values) - set(_KEYS)), sorted(set(_KEYS) - set(values))
-    if unknown:
-        raise StreamsError(f"{where} : clé inconnue {', '.join(unknown)} (clés possibles : {', '.join(_KEYS)})")
-    if missing:
-        raise StreamsError(f"{where} : clé manquante {', '.join(missing)}")
+    check_keys(values, _KEYS, where, StreamsError, complete=True)
     for key, value in values.items():
         _check_value(where, key, value)
     if values["remember_versions"] not in REMEMBER_VERSIONS:
@@ -92,12 +88,7 @@ def _spec(path: Path, name: str, values: dict) -> StreamSpec:
 @cache
 def load_streams(path: Path = STREAMS_FILE) -> dict[str, StreamSpec]:
     """Every declared stream, in the file's order."""
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StreamsError(f"déclaration des flux introuvable : {path}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise StreamsError(f"{path} : TOML invalide ({error})") from None
+    document = read_toml(path, StreamsError, "déclaration des flux introuvable : {path}")
     if set(document) != {"streams"} or not isinstance(document["streams"], dict) or not document["streams"]:
         raise StreamsError(f"{path} : attendu une ou plusieurs sections [streams.<flux>] et rien d'autre")
     return {name: _spec(path, name, values) for name, values in document["streams"].items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lakehouse.core.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.core.streams import selected_streams
@@ -46,12 +46,21 @@ class ReconciliationFailed(LakehouseError):
 def reconcile(
     spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print
 ) -> list[Reconciliation]:
-    ledger_rows = spark.sql(
-        f"SELECT object_key, etag, row_count, target_table FROM {qualified(settings, LEDGER)}"
-    ).collect()
-    rejected_rows = spark.sql(f"SELECT object_key, etag, stream FROM {qualified(settings, REJECTED)}").collect()
+    streams = selected_streams(streams)
+    ledger = qualified(settings, LEDGER)
+    try:
+        if not spark.catalog.tableExists(ledger):
+            raise ReconciliationFailed(f"le registre {ledger} n'existe pas encore : lancez d'abord `make register`")
+        ledger_rows = spark.sql(f"SELECT object_key, etag, row_count, target_table FROM {ledger}").collect()
+        rejected_rows = spark.sql(f"SELECT object_key, etag, stream FROM {qualified(settings, REJECTED)}").collect()
+    except ReconciliationFailed:
+        raise
+    except Exception as error:  # catalog or S3 down: nothing can be compared
+        raise ReconciliationFailed(
+            f"catalogue Iceberg ou S3 injoignable : {first_line(error)} (état : `make status`)"
+        ) from error
     results = []
-    for stream in selected_streams(streams):
+    for stream in streams:
         table = qualified(settings, stream)
         result = Reconciliation(stream)
         expected = {(r.object_key, r.etag): r.row_count for r in ledger_rows if r.target_table == table}

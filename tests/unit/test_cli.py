@@ -51,3 +51,27 @@ def test_a_bad_rollback_request_is_refused_in_one_line_before_spark_starts(tmp_p
     assert result.returncode == 1
     assert result.stderr.startswith("ERREUR : ") and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["ingest", "register", "reconcile"])
+def test_an_unknown_stream_is_refused_before_anything_starts(tmp_path, command):
+    env_file = tmp_path / "lakehouse.env"
+    env_file.write_text("")  # no credentials: starting a service or Spark would fail on them first
+    result = run_cli(command, "raw_user", env_file=env_file, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "ERREUR : flux inconnus : raw_user (flux déclarés dans streams.toml : "
+        "indicateurs_economiques_uemoa, raw_users, raw_events)"
+    )
+
+
+def test_reconcile_without_a_catalog_says_so_in_one_line(tmp_path):
+    env_file = tmp_path / "lakehouse.env"
+    env_file.write_text(
+        "LAKEHOUSE_S3_ENDPOINT=http://127.0.0.1:1\nLAKEHOUSE_CATALOG_URI=http://127.0.0.1:2\n"
+        "LAKEHOUSE_S3_ACCESS_KEY=AK\nLAKEHOUSE_S3_SECRET_KEY=SK\nLAKEHOUSE_SPARK_UI_ENABLED=false\n"
+    )
+    result = run_cli("reconcile", env_file=env_file, timeout=180)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    [last] = [line for line in result.stderr.splitlines() if line.startswith("ERREUR")]
+    assert last.startswith("ERREUR : catalogue Iceberg ou S3 injoignable") and "127.0.0.1:2" in last, last

@@ -8,8 +8,6 @@ import inspect
 import pkgutil
 import stat
 
-import pytest
-
 import lakehouse
 import lakehouse_ingestion
 import lakehouse_spark
@@ -68,6 +66,21 @@ def test_first_line_skips_java_frames_and_py4j_wrappers():
     assert first_line(error) == "org.apache.iceberg.exceptions.CommitFailedException: Cannot commit bronze.t"
 
 
+def test_first_line_adds_the_root_cause_of_a_java_error():
+    error = RuntimeError(
+        "An error occurred while calling o88.sql.\n"
+        ": org.apache.iceberg.exceptions.RESTException: Error occurred while processing POST request\n"
+        "\tat org.apache.iceberg.rest.HTTPClient.execute(HTTPClient.java:1)\n"
+        "Caused by: java.io.IOException: wrapped\n"
+        "Caused by: org.apache.hc.client5.http.HttpHostConnectException: Connect to http://127.0.0.1:8181 failed\n"
+        "\t... 87 more\n"
+    )
+    assert first_line(error) == (
+        "org.apache.iceberg.exceptions.RESTException: Error occurred while processing POST request "
+        "(cause : org.apache.hc.client5.http.HttpHostConnectException: Connect to http://127.0.0.1:8181 failed)"
+    )
+
+
 def test_first_line_of_an_empty_error_is_its_type_and_long_lines_are_cut():
     assert first_line(KeyError()) == "KeyError"
     assert first_line("") == "erreur inconnue"
@@ -91,6 +104,5 @@ def test_private_files_are_owner_only_from_the_start_and_replace_atomically(tmp_
     assert [p.name for p in target.parent.iterdir()] == ["secret.env"], "no temporary file left behind"
 
 
-@pytest.mark.parametrize("cls", [LakehouseError])
-def test_lakehouse_error_is_a_plain_exception(cls):
-    assert issubclass(cls, Exception) and not issubclass(cls, (ValueError, RuntimeError))
+def test_lakehouse_error_is_a_plain_exception():
+    assert issubclass(LakehouseError, Exception) and not issubclass(LakehouseError, (ValueError, RuntimeError))

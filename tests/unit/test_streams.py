@@ -113,3 +113,8 @@ def test_a_valid_declaration_is_read(tmp_path):
         None,
         "cursor",
     )
+
+
+def test_a_missing_declaration_is_named(tmp_path):
+    with pytest.raises(StreamsError, match=f"déclaration des flux introuvable : {tmp_path / 'absent.toml'}"):
+        load_streams(tmp_path / "absent.toml")
