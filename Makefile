@@ -13,7 +13,7 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -33,8 +33,8 @@ $(AIRBYTE_STAMP): ingestion/requirements-airbyte.txt
 
 ##@ Démarrer
 
-run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin), puis le résumé des tables
-	@$(CLI) run
+run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin) ; silver et gold publiés après audit ; AUDIT=0 sans audit
+	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(CLI) run
 
 setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, crée conf/lakehouse.env
 	@$(CLI) setup
@@ -81,6 +81,17 @@ dbt-docs: setup ## Site de documentation dbt statique dans dbt/target/static_ind
 
 dbt-freshness: setup ## Fraîcheur des sources bronze (dbt source freshness sur _airbyte_extracted_at) ; échoue au-delà du seuil
 	@$(CLI) dbt source freshness
+
+##@ Qualité des données et publication (Write-Audit-Publish)
+
+quality: setup ## Suites Great Expectations (quality/gx) sur main, résultats dans quality.validation_results, Data Docs
+	@$(CLI) quality
+
+audit-report: setup ## Le dernier audit de make run : statut, snapshots main et branche par table, problèmes bloquants
+	@$(CLI) audit-report
+
+publish: setup ## Publie le dernier audit en échec, seulement avec FORCE=1 (qui et quand vont dans le snapshot)
+	@$(CLI) publish $(if $(filter 1 yes true,$(FORCE)),--force)
 
 ##@ Maintenance Iceberg
 

@@ -8,11 +8,19 @@ import sys
 from bench.dbt_benchmarks import BENCHMARKS as DBT_BENCHMARKS
 from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
 from bench.maintenance_benchmarks import BENCHMARKS as MAINTENANCE_BENCHMARKS
+from bench.quality_benchmarks import BENCHMARKS as QUALITY_BENCHMARKS
 from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
 from bench.runner import run_benchmarks
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
 
-BENCHMARKS = STACK_BENCHMARKS + INGEST_BENCHMARKS + REGISTER_BENCHMARKS + DBT_BENCHMARKS + MAINTENANCE_BENCHMARKS
+BENCHMARKS = (
+    STACK_BENCHMARKS
+    + INGEST_BENCHMARKS
+    + REGISTER_BENCHMARKS
+    + DBT_BENCHMARKS
+    + MAINTENANCE_BENCHMARKS
+    + QUALITY_BENCHMARKS
+)
 
 
 def main(names: list[str]) -> int:

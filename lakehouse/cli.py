@@ -112,6 +112,43 @@ def _maintenance(args: argparse.Namespace) -> int:
     settings = load_settings()
     jobs = list(JOBS) if args.command == "maintain" else [args.command]
     run_maintenance(_maintenance_spark(settings), settings, jobs, table=args.table, apply=args.apply)
+    if args.command == "maintain" and not args.table:
+        from lakehouse.publication import drop_stale_audit_branches
+
+        dropped = drop_stale_audit_branches(settings, out=print)
+        print(f"branches d'audit périmées supprimées : {dropped}")
+    return 0
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from lakehouse.publication import run_quality_gate
+    from lakehouse_spark.quality import data_docs_index
+
+    settings = load_settings()
+    stack.up(settings, ["seaweedfs"])
+    outcomes = run_quality_gate(settings, None, out=print)
+    failed = [o for o in outcomes if not o.success]
+    for outcome in failed:
+        print(f"{'ÉCHEC' if outcome.blocking else outcome.severity} : {outcome.line()}")
+    print(
+        f"{len(outcomes) - len(failed)}/{len(outcomes)} attentes satisfaites ; résultats dans "
+        f"{settings.catalog_name}.{settings.quality_namespace}.validation_results ; "
+        f"Data Docs : {data_docs_index(settings)}"
+    )
+    return 1 if any(o.blocking for o in failed) else 0
+
+
+def _audit_report(args: argparse.Namespace) -> int:
+    from lakehouse.publication import audit_report
+
+    audit_report(load_settings())
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from lakehouse.publication import force_publish
+
+    force_publish(load_settings(), force=args.force)
     return 0
 
 
@@ -209,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--snapshot", help="identifiant du snapshot (make snapshots)")
     rollback.add_argument("--timestamp", help="instant UTC, par exemple '2026-11-23 10:00:00'")
     rollback.set_defaults(func=_rollback)
+    commands.add_parser("quality", help="suites Great Expectations sur main, Data Docs").set_defaults(func=_quality)
+    commands.add_parser("audit-report", help="le dernier audit Write-Audit-Publish").set_defaults(func=_audit_report)
+    publish = commands.add_parser("publish", help="publie le dernier audit en échec (--force)")
+    publish.add_argument("--force", action="store_true", help="publier malgré les problèmes de l'audit")
+    publish.set_defaults(func=_publish)
     commands.add_parser("settings", help="les réglages effectifs (secrets masqués)").set_defaults(func=_settings)
     commands.add_parser("verify-jars", help="revérifie les jars").set_defaults(func=_verify_jars)
     return parser

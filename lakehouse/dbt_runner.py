@@ -16,8 +16,16 @@ DBT_DIR = PROJECT_ROOT / "dbt"
 PUBLISHED_TARGET = "prod"
 
 
+# The target that writes the same tables on an Iceberg audit branch (Write-Audit-Publish).
+AUDIT_TARGET = "audit"
+
+
 class DbtFailed(LakehouseError):
-    """dbt ended in error; the message names the failed nodes."""
+    """dbt ended in error; the message names the failed nodes, `lines` lists them one by one."""
+
+    def __init__(self, message: str, lines: list[str] | None = None):
+        super().__init__(message)
+        self.lines = lines or []
 
 
 def dbt_command(settings: Settings, arguments: list[str]) -> tuple[list[str], dict[str, str], Path]:
@@ -31,24 +39,36 @@ def dbt_command(settings: Settings, arguments: list[str]) -> tuple[list[str], di
 
 
 def failed_nodes(run_results: Path) -> list[str]:
-    results = json.loads(run_results.read_text())["results"]
-    return [
-        f"{r['unique_id']} ({r['status']}: {(r.get('message') or '').strip()[:200]})"
-        for r in results
-        if r["status"] in ("error", "fail", "runtime error")
-    ]
+    """One French line per failed node: a data test with its count of offending rows, a model or
+    unit test with the first line of its error."""
+    lines = []
+    for result in json.loads(run_results.read_text())["results"]:
+        if result["status"] not in ("error", "fail", "runtime error"):
+            continue
+        kind, _, name = result["unique_id"].split(".")[:3]
+        label = {"test": "test dbt", "unit_test": "test unitaire dbt", "model": "modèle"}.get(kind, kind)
+        if result["status"] == "fail" and result.get("failures") is not None:
+            lines.append(f"{label} {name} : {result['failures']} ligne(s) fautive(s)")
+        else:
+            message = (result.get("message") or "").strip().splitlines()
+            lines.append(f"{label} {name} : erreur — {' '.join(message[:3])[:300]}")
+    return lines
 
 
-def dbt_build(settings: Settings) -> str:
-    """`dbt build` (seeds, models, tests) of silver and gold, whatever DBT_TARGET says; return a one-line
-    summary or raise DbtFailed."""
-    command, env, cwd = dbt_command(settings, ["build", "--no-use-colors", "--target", PUBLISHED_TARGET])
+def dbt_build(settings: Settings, audit_branch: str | None = None) -> str:
+    """`dbt build` (seeds, models, tests) of silver and gold, whatever DBT_TARGET says, on main or, with
+    `audit_branch`, on that Iceberg branch; return a one-line summary or raise DbtFailed."""
+    target = AUDIT_TARGET if audit_branch else PUBLISHED_TARGET
+    command, env, cwd = dbt_command(settings, ["build", "--no-use-colors", "--target", target])
+    if audit_branch:
+        env["LAKEHOUSE_AUDIT_BRANCH"] = audit_branch
     result = subprocess.run(command, env=env, cwd=cwd)
     run_results = DBT_DIR / "target" / "run_results.json"
     if result.returncode != 0:
         failures = failed_nodes(run_results) if run_results.exists() else []
         raise DbtFailed(
-            "dbt build en échec" + (" : " + "; ".join(failures[:5]) if failures else f" (code {result.returncode})")
+            "dbt build en échec" + (" : " + "; ".join(failures[:5]) if failures else f" (code {result.returncode})"),
+            failures,
         )
     results = json.loads(run_results.read_text())["results"]
     counts: dict[str, int] = {}

@@ -55,16 +55,22 @@ def _register(settings: Settings) -> str:
 
 
 def _dbt_build(settings: Settings) -> str:
+    if settings.audit_enabled:
+        from lakehouse.publication import audited_build
+
+        return audited_build(settings, out=STEP_DETAIL)
     from lakehouse.dbt_runner import dbt_build
 
     return dbt_build(settings)
 
 
 def _maintain(settings: Settings) -> str:
+    from lakehouse.publication import drop_stale_audit_branches
     from lakehouse_spark.maintenance import JOBS, run_maintenance
     from lakehouse_spark.session import get_spark
 
     reports = run_maintenance(get_spark("lakehouse-maintenance", settings), settings, list(JOBS), out=STEP_DETAIL)
+    drop_stale_audit_branches(settings, out=STEP_DETAIL)
     files_before = sum(r.before.data_files for r in reports)
     files_after = sum(r.after.data_files for r in reports if r.after)
     snapshots_before = sum(r.before.snapshots for r in reports)
@@ -86,7 +92,10 @@ STEPS: list[Step] = [
         _register,
     ),
     Step(
-        "dbt-build", "dbt build sur Thrift : silver (dim_uemoa_indicators) et gold (marts), tests compris", _dbt_build
+        "dbt-build",
+        "dbt build sur Thrift de silver et gold sur une branche d'audit, tests dbt et Great Expectations, "
+        "puis publication de toutes les tables ensemble",
+        _dbt_build,
     ),
     Step(
         "maintain",

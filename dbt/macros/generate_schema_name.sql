@@ -6,7 +6,7 @@
 -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {%- set schema_name = (custom_schema_name or target.schema) | trim -%}
-    {%- if target.name == 'prod' -%}
+    {%- if target.name in ('prod', 'audit') -%}
         {{ schema_name }}
     {%- else -%}
         {{ target.name | trim }}_{{ schema_name }}

@@ -32,6 +32,7 @@ class TablePolicy:
     orphan_min_age_hours: int
     rewrite_manifests: bool
     commit_retries: int
+    audit_branch_max_age_hours: int
 
     @property
     def target_file_size_bytes(self) -> int:
@@ -51,6 +52,7 @@ _MINIMUMS = {
     "retain_last": 1,
     "orphan_min_age_hours": ORPHAN_FLOOR_HOURS,
     "commit_retries": 0,
+    "audit_branch_max_age_hours": 1,
 }
 
 

@@ -221,6 +221,29 @@ class Settings:
     def maintenance_namespaces(self) -> list[str]:
         return self._list("MAINTENANCE_NAMESPACES")
 
+    # -- Data quality and Write-Audit-Publish ----------------------------------------------------
+    @property
+    def audit_enabled(self) -> bool:
+        return self.get_bool("AUDIT")
+
+    @property
+    def audited_namespaces(self) -> list[str]:
+        return self._list("AUDITED_NAMESPACES")
+
+    @property
+    def quality_namespace(self) -> str:
+        return self.get("QUALITY_NAMESPACE")
+
+    @property
+    def quality_dir(self) -> Path:
+        """Great Expectations' working copy of quality/gx, its validation results and Data Docs."""
+        return self.state_dir / "quality"
+
+    @property
+    def audit_dir(self) -> Path:
+        """One JSON record per audit branch (make audit-report, make publish)."""
+        return self.state_dir / "audits"
+
     # -- Spark and Thrift -----------------------------------------------------------------------
     @property
     def thrift_host(self) -> str:

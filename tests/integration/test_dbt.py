@@ -16,9 +16,9 @@ from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse_dev import dataset
 from lakehouse_dev.api_server import ApiState, parse_time, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
-from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_spark.register import register
 from tests.cli_runner import run_cli
+from tests.private_lake import private_lake
 
 pytestmark = pytest.mark.integration
 STREAM = "indicateurs_economiques_uemoa"
@@ -70,12 +70,7 @@ class Expected:
 @pytest.fixture(scope="module")
 def built(running_stack, spark, tmp_path_factory):
     """Indicators ingested (vintage 1) by the real connector, registered in bronze, then `dbt build`."""
-    suffix = uuid.uuid4().hex[:8]
-    settings = running_stack.with_values(
-        LAKEHOUSE_LANDING_BUCKET=f"dbt-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_dbt_{suffix}"
-    )
-    LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_dbt_{suffix}")
+    settings = private_lake(running_stack, spark, "dbt")
     state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=50, events=300)
     with start_api_server(state) as api:
 

@@ -23,6 +23,7 @@ from lakehouse_ingestion.parquet_parts import PartWriter
 from lakehouse_spark.reconcile import ReconciliationFailed, reconcile
 from lakehouse_spark.register import FAIL_AFTER_VARIABLE, SimulatedCrash, register
 from tests.cli_runner import run_cli
+from tests.private_lake import private_lake
 
 pytestmark = pytest.mark.integration
 SCHEMAS = {s["name"]: s["schema_loader"]["schema"] for s in yaml.safe_load(MANIFEST.read_text())["streams"]}
@@ -30,13 +31,7 @@ SCHEMAS = {s["name"]: s["schema_loader"]["schema"] for s in yaml.safe_load(MANIF
 
 @pytest.fixture
 def bronze(running_stack, spark):
-    suffix = uuid.uuid4().hex[:10]
-    settings = running_stack.with_values(
-        LAKEHOUSE_LANDING_BUCKET=f"reg-{suffix}", LAKEHOUSE_BRONZE_NAMESPACE=f"bronze_{suffix}"
-    )
-    LakeStore(settings).s3.create_bucket(Bucket=settings.landing_bucket)
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS lakehouse.bronze_{suffix}")
-    return settings
+    return private_lake(running_stack, spark, "reg")
 
 
 def land(settings, stream, records, tmp_path, parts=1, schema=None):

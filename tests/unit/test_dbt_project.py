@@ -49,7 +49,7 @@ def parse(target: str, tmp_path: Path) -> dict:
 @pytest.fixture(scope="module")
 def manifests(tmp_path_factory) -> dict[str, dict]:
     folder = tmp_path_factory.mktemp("dbt-parse")
-    return {target: parse(target, folder) for target in ("prod", "dev")}
+    return {target: parse(target, folder) for target in ("prod", "audit", "dev")}
 
 
 def relations(manifest: dict) -> dict[str, str]:
@@ -67,6 +67,11 @@ def models(manifest: dict) -> list[dict]:
 
 def test_prod_writes_exactly_the_published_tables(manifests):
     assert set(relations(manifests["prod"]).values()) == PUBLISHED_RELATIONS
+
+
+def test_audit_writes_the_published_tables_on_a_branch_not_other_tables(manifests):
+    # Same relations as prod: the branch is chosen by the session (spark.wap.branch), not by the name.
+    assert relations(manifests["audit"]) == relations(manifests["prod"])
 
 
 def test_dev_never_writes_silver_or_gold(manifests):

@@ -32,7 +32,8 @@ def test_defaults_come_from_the_example(tmp_path):
     assert settings.s3_host_port == ("127.0.0.1", 8333)
     assert settings.catalog_host_port == ("127.0.0.1", 8181)
     assert settings.thrift_port == 10000
-    assert settings.namespaces == ["bronze", "silver", "gold", "default"]
+    assert settings.namespaces == ["bronze", "silver", "gold", "quality", "default"]
+    assert settings.audit_enabled and settings.audited_namespaces == ["silver", "gold"]
     assert settings.origins["LAKEHOUSE_THRIFT_PORT"] == EXAMPLE_FILE.name
 
 

@@ -1,0 +1,66 @@
+{#-
+    Write-Audit-Publish with the `audit` target (what `make run` uses).
+
+    The session's `spark.wap.branch` (profiles.yml) sends the reads and writes of every table that has
+    the audit branch and `write.wap.enabled=true` to that branch: incremental merges and tests need
+    nothing more. Only `create or replace table ... as select` (dbt-spark's table
+    materialization) would escape it and replace main, so with the audit target a table model is
+    written with `insert overwrite ... by name` into the existing table, which stays on the branch.
+    A model built for the first time is created empty on main (its published state until the first
+    publication), given the audit branch, then filled on the branch the same way.
+-#}
+{% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {%- if target.name == 'audit' and not temporary and language == 'sql'
+          and config.get('file_format') == 'iceberg' -%}
+        {{- audited_table_write(relation, compiled_code) -}}
+    {%- else -%}
+        {{- dbt.spark__create_table_as(temporary, relation, compiled_code, language) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro audited_table_write(relation, compiled_code) -%}
+    {%- set branch = audit_branch() -%}
+    {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema,
+                                            identifier=relation.identifier) -%}
+    {%- if existing is none -%}
+        {%- call statement('create_empty_table') -%}
+            create table {{ relation }}
+            {{ file_format_clause() }}
+            {{ partition_cols(label="partitioned by") }}
+            tblproperties ('write.wap.enabled' = 'true')
+            as select * from ({{ compiled_code }}) as new_rows where false
+        {%- endcall -%}
+        {%- call statement('create_audit_branch') -%}
+            alter table {{ relation }} create branch if not exists `{{ branch }}`
+        {%- endcall -%}
+    {%- endif %}
+    insert overwrite {{ relation }} by name
+    select * from ({{ compiled_code }}) as new_rows
+{%- endmacro %}
+
+
+{#- The audit branch of this build; refuses the audit target without one (it would write nowhere
+    anyone checks). -#}
+{% macro audit_branch() -%}
+    {%- set branch = env_var('LAKEHOUSE_AUDIT_BRANCH', '') -%}
+    {%- if target.name == 'audit' and not branch -%}
+        {{ exceptions.raise_compiler_error(
+            "la cible audit écrit sur une branche d'audit : lancez-la par `make run` "
+            ~ "(LAKEHOUSE_AUDIT_BRANCH n'est pas défini)") }}
+    {%- endif -%}
+    {{- return(branch) -}}
+{%- endmacro %}
+
+
+{#- A seed that exists is emptied and refilled; dbt-spark drops and recreates it, which would replace
+    main: with the audit target it is truncated instead, on the branch like the inserts that follow. -#}
+{% macro spark__reset_csv_table(model, full_refresh, old_relation, agate_table) -%}
+    {%- if target.name == 'audit' and not full_refresh -%}
+        {%- set sql = "truncate table " ~ old_relation -%}
+        {%- call statement('truncate_seed') -%}{{ sql }}{%- endcall -%}
+        {{- return(sql) -}}
+    {%- else -%}
+        {{- return(dbt.spark__reset_csv_table(model, full_refresh, old_relation, agate_table)) -}}
+    {%- endif -%}
+{%- endmacro %}

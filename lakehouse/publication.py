@@ -1,0 +1,249 @@
+"""Write-Audit-Publish of silver and gold: `make run` builds them on an audit branch of every table,
+checks the branch (dbt tests, Great Expectations suites) and publishes all tables in one catalog
+transaction only when every blocking check passes; `make audit-report` shows the last audit,
+`make publish FORCE=1` publishes a failed audit that an operator accepts.
+
+Each audit leaves a record in `<state>/audits/<branch>.json`: the `main` snapshot of every table
+when it started (what publication requires main still to be), its status and its failures.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from lakehouse.core import branches
+from lakehouse.core.clients import iceberg_catalog
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.files import write_private
+from lakehouse.core.reporting import Reporter, silent
+from lakehouse.core.settings import Settings
+
+QUALITY_LAYERS_ON_BRANCH = ("silver", "gold")
+
+
+class AuditFailed(LakehouseError):
+    """The audit found blocking problems: nothing was published; the branch is kept."""
+
+
+@dataclass
+class AuditRecord:
+    branch: str
+    started: str
+    status: str  # building, failed, published, forced
+    baseline: dict[str, int | None]  # namespace.table -> main snapshot when the audit started
+    failures: list[str]
+    published_by: str | None = None
+    published_at: str | None = None
+
+    def save(self, settings: Settings) -> None:
+        settings.audit_dir.mkdir(parents=True, exist_ok=True)
+        write_private(settings.audit_dir / f"{self.branch}.json", json.dumps(self.__dict__, indent=2) + "\n")
+
+    @classmethod
+    def load_latest(cls, settings: Settings) -> AuditRecord | None:
+        records = (
+            sorted(settings.audit_dir.glob(f"{branches.AUDIT_PREFIX}*.json")) if settings.audit_dir.exists() else []
+        )
+        return cls(**json.loads(records[-1].read_text())) if records else None
+
+
+def audited_tables(settings: Settings, catalog: Any) -> list[tuple[str, str]]:
+    return [
+        (namespace, name)
+        for namespace in settings.audited_namespaces
+        if catalog.namespace_exists(namespace)
+        for _, name in sorted(catalog.list_tables(namespace))
+    ]
+
+
+def start_audit(settings: Settings) -> AuditRecord:
+    """Branch every existing silver/gold table from main and record where main was."""
+    catalog = iceberg_catalog(settings)
+    branch = branches.new_audit_branch()
+    baseline = {}
+    for namespace, name in audited_tables(settings, catalog):
+        baseline[f"{namespace}.{name}"] = branches.prepare_for_audit(catalog.load_table((namespace, name)), branch)
+    record = AuditRecord(branch=branch, started=_now(), status="building", baseline=baseline, failures=[])
+    record.save(settings)
+    return record
+
+
+def audited_build(settings: Settings, out: Reporter = print) -> str:
+    """dbt build on an audit branch, then the quality gate, then publication; one-line summary."""
+    from lakehouse.dbt_runner import DbtFailed, dbt_build
+
+    record = start_audit(settings)
+    out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
+    try:
+        dbt_summary = dbt_build(settings, audit_branch=record.branch)
+    except DbtFailed as error:
+        return _fail(settings, record, [f"dbt : {line}" for line in error.lines] or [str(error)])
+    out(f"dbt build sur la branche : {dbt_summary}")
+    moves = _moves(settings, record)
+    outcomes = run_quality_gate(settings, record.branch, out)
+    blocking = [o.line() for o in outcomes if o.blocking]
+    for warning in (o for o in outcomes if not o.success and not o.blocking):
+        out(f"avertissement ({warning.severity}) : {warning.line()}")
+    if blocking:
+        return _fail(settings, record, blocking)
+    _publish(settings, record, moves, "published")
+    return (
+        f"{dbt_summary} ; {sum(o.success for o in outcomes)}/{len(outcomes)} attentes GX satisfaites ; "
+        f"{len(moves)} tables publiées ensemble (branche {record.branch})"
+    )
+
+
+def run_quality_gate(settings: Settings, branch: str | None, out: Reporter = silent) -> list:
+    """GX suites: silver and gold on the branch (blocking), bronze on main (reported); recorded."""
+    from lakehouse_spark.quality import new_run_id, record_outcomes, run_suites
+    from lakehouse_spark.session import get_spark
+
+    spark = get_spark("lakehouse-quality", settings)
+    run_id = new_run_id()
+    outcomes = run_suites(spark, settings, ["bronze"], None, out=out)
+    record_outcomes(spark, settings, outcomes, run_id, None)
+    audited = run_suites(spark, settings, QUALITY_LAYERS_ON_BRANCH, branch, out=out)
+    record_outcomes(spark, settings, audited, run_id, branch)
+    return outcomes + audited
+
+
+def _moves(settings: Settings, record: AuditRecord) -> list[branches.RefMove]:
+    """Where main goes for each table; raise if main moved during the build (WAP would be broken)."""
+    catalog = iceberg_catalog(settings)
+    moves = []
+    for namespace, name in audited_tables(settings, catalog):
+        identifier = f"{namespace}.{name}"
+        table = catalog.load_table((namespace, name))
+        head = branches.ref_snapshot(table, record.branch)
+        main = branches.ref_snapshot(table, "main")
+        if identifier in record.baseline and main != record.baseline[identifier]:
+            raise AuditFailed(
+                f"{identifier} : main a changé pendant l'audit ({record.baseline[identifier]} → {main}) ; "
+                "rien n'est publié"
+            )
+        if identifier not in record.baseline:
+            record.baseline[identifier] = main  # created empty on main by this build
+        if head is not None and head != main:
+            moves.append(branches.RefMove(namespace, name, main, head))
+    record.save(settings)
+    return moves
+
+
+def _fail(settings: Settings, record: AuditRecord, failures: list[str]) -> str:
+    record.status = "failed"
+    record.failures = failures
+    record.save(settings)
+    raise AuditFailed(
+        f"audit en échec, rien n'est publié (main inchangé) ; branche {record.branch} gardée "
+        "(make audit-report ; make publish FORCE=1 pour publier quand même) :\n"
+        + "\n".join(f"  - {f}" for f in failures)
+    )
+
+
+def _publish(settings: Settings, record: AuditRecord, moves: list[branches.RefMove], status: str) -> None:
+    branches.publish(settings, moves)
+    catalog = iceberg_catalog(settings)
+    for namespace, name in audited_tables(settings, catalog):
+        branches.drop_branch(catalog.load_table((namespace, name)), record.branch)
+    record.status = status
+    record.published_at = _now()
+    record.save(settings)
+
+
+def force_publish(settings: Settings, force: bool, out: Reporter = print) -> str:
+    """Publish the last failed audit; the operator and time go into each table's snapshot summary."""
+    record = AuditRecord.load_latest(settings)
+    if record is None or record.status != "failed":
+        raise LakehouseError(
+            "aucun audit en échec à publier" + (f" (dernier audit {record.branch} : {record.status})" if record else "")
+        )
+    if not force:
+        raise LakehouseError(
+            f"l'audit {record.branch} a échoué ({len(record.failures)} problèmes, make audit-report) : "
+            "relancez avec FORCE=1 pour le publier quand même"
+        )
+    operator = os.environ.get("LAKEHOUSE_OPERATOR") or getpass.getuser()
+    when = _now()
+    catalog = iceberg_catalog(settings)
+    for namespace, name in audited_tables(settings, catalog):
+        table = catalog.load_table((namespace, name))
+        if record.branch in table.metadata.refs:
+            # An empty append on the branch: a snapshot whose summary says who forced it and when.
+            table.append(
+                pa.Table.from_pylist([], schema=table.schema().as_arrow()),
+                snapshot_properties={
+                    "lakehouse.published-by": operator,
+                    "lakehouse.published-at": when,
+                    "lakehouse.publication": "forcée malgré l'audit en échec",
+                    "lakehouse.audit-branch": record.branch,
+                },
+                branch=record.branch,
+            )
+    moves = _moves(settings, record)
+    record.published_by = operator
+    _publish(settings, record, moves, "forced")
+    out(f"publication forcée de {record.branch} par {operator} le {when} : {len(moves)} tables")
+    return record.branch
+
+
+def audit_report(settings: Settings, out: Reporter = print) -> None:
+    record = AuditRecord.load_latest(settings)
+    if record is None:
+        out("aucun audit enregistré (make run en lance un)")
+        return
+    out(f"audit {record.branch} (commencé le {record.started}) : {record.status}")
+    if record.published_at:
+        out(f"  publié le {record.published_at}" + (f" par {record.published_by}" if record.published_by else ""))
+    catalog = iceberg_catalog(settings)
+    for identifier in sorted(record.baseline):
+        namespace, name = identifier.split(".")
+        if not catalog.table_exists((namespace, name)):
+            continue
+        table = catalog.load_table((namespace, name))
+        main, head = branches.ref_snapshot(table, "main"), branches.ref_snapshot(table, record.branch)
+        out(
+            f"  {identifier:<45} main {_rows(table, main):>10} lignes (snapshot {main})"
+            + (f" ; branche {_rows(table, head):>10} lignes (snapshot {head})" if head else "")
+        )
+    if record.failures:
+        out(f"  {len(record.failures)} problèmes bloquants :")
+        for failure in record.failures:
+            out(f"  - {failure}")
+
+
+def drop_stale_audit_branches(settings: Settings, out: Reporter = silent) -> int:
+    """Drop audit branches older than the maintenance policy's `audit_branch_max_age_hours`."""
+    from lakehouse.core.maintenance_policy import load_policy
+
+    policy = load_policy(settings.maintenance_policy_file)
+    catalog = iceberg_catalog(settings)
+    now = datetime.now(UTC)
+    dropped = 0
+    for namespace, name in audited_tables(settings, catalog):
+        table = catalog.load_table((namespace, name))
+        limit = timedelta(hours=policy.for_table(f"{namespace}.{name}").audit_branch_max_age_hours)
+        for ref in list(table.metadata.refs):
+            created = branches.audit_branch_time(ref)
+            if created and now - created > limit:
+                table = table.refresh()
+                branches.drop_branch(table, ref)
+                hours = limit.total_seconds() / 3600
+                out(f"{namespace}.{name} : branche d'audit {ref} supprimée (plus de {hours:.0f} h)")
+                dropped += 1
+    return dropped
+
+
+def _rows(table: Any, snapshot_id: int | None) -> str:
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id else None
+    return snapshot.summary.get("total-records", "?") if snapshot and snapshot.summary else "0"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,201 @@
+"""Write-Audit-Publish on the real stack: silver and gold are built on an audit branch, checked by the
+dbt tests and the Great Expectations suites, and published together only when everything passes.
+
+Bad rows are planted straight into bronze (as a faulty landed file would put them there); a later
+vintage of the same quarter is the fix a data team would land.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from lakehouse import publication
+from lakehouse.core import branches
+from lakehouse.core.clients import iceberg_catalog
+from lakehouse_dev.api_server import ApiState, start_api_server
+from lakehouse_ingestion.ingest import run_ingest
+from lakehouse_spark.register import register
+from tests.cli_runner import run_cli
+from tests.private_lake import private_lake
+
+pytestmark = pytest.mark.integration
+STREAM = "indicateurs_economiques_uemoa"
+KEY = ("NER", 2024, 4)
+
+
+@pytest.fixture(scope="module")
+def lake(running_stack, spark):
+    """Sample data (vintage 1) landed and registered in a bronze namespace of its own, then a first
+    audited build that publishes."""
+    settings = private_lake(running_stack, spark, "wap")
+    state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=50, events=300)
+    with start_api_server(state) as api:
+        run_ingest(settings, api_url=api.url, out=lambda _: None)
+    register(spark, settings, out=lambda _: None)
+    publication.audited_build(settings, out=lambda _: None)
+    return settings
+
+
+def mains(settings) -> dict[str, int | None]:
+    catalog = iceberg_catalog(settings)
+    return {
+        f"{ns}.{name}": catalog.load_table((ns, name)).metadata.refs["main"].snapshot_id
+        for ns, name in publication.audited_tables(settings, catalog)
+    }
+
+
+def plant(spark, settings, published: str, **values) -> None:
+    """Land in bronze a copy of KEY's latest row with another publication date and some values changed."""
+    bronze = f"lakehouse.{settings.get('BRONZE_NAMESPACE')}.{STREAM}"
+    columns = [field.name for field in spark.table(bronze).schema.fields]
+    overrides = {"_airbyte_raw_id": "uuid()", "date_publication": f"date '{published}'", **values}
+    select = ", ".join(f"{overrides[c]} as {c}" if c in overrides else c for c in columns)
+    pays, annee, trimestre = KEY
+    spark.sql(
+        f"INSERT INTO {bronze} SELECT {select} FROM {bronze} "
+        f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre} "
+        f"ORDER BY date_publication DESC LIMIT 1"
+    )
+
+
+def silver_value(spark, column: str, ref: str = "main"):
+    pays, annee, trimestre = KEY
+    return spark.sql(
+        f"SELECT {column} FROM lakehouse.silver.dim_uemoa_indicators VERSION AS OF '{ref}' "
+        f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}"
+    ).collect()[0][0]
+
+
+def test_a_clean_build_is_published_and_its_results_recorded(lake, spark):
+    record = publication.AuditRecord.load_latest(lake)
+    assert record.status == "published"
+    catalog = iceberg_catalog(lake)
+    for ns, name in publication.audited_tables(lake, catalog):
+        assert record.branch not in catalog.load_table((ns, name)).metadata.refs  # dropped once published
+    results = spark.sql(
+        "SELECT layer, count(*), sum(CASE WHEN success THEN 0 ELSE 1 END) FROM lakehouse.quality.validation_results "
+        f"WHERE branch = '{record.branch}' GROUP BY layer"
+    ).collect()
+    assert {row[0] for row in results} == {"silver", "gold"}
+    assert all(row[1] > 0 and row[2] == 0 for row in results), results
+    assert (lake.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+
+
+def test_an_out_of_range_row_stops_publication_and_main_is_untouched(lake, spark):
+    before = mains(lake)
+    plant(spark, lake, "2025-09-30", taux_inflation_pct="450.0")
+    with pytest.raises(publication.AuditFailed) as failed:
+        publication.audited_build(lake, out=lambda _: None)
+    message = str(failed.value)
+    line = next(line for line in message.splitlines() if "taux_inflation_pct" in line)
+    assert "silver.dim_uemoa_indicators" in line and "expect_column_values_to_be_between" in line
+    assert "450" in line and "NER, 2024, 4" in line, line
+    assert mains(lake) == before  # main untouched: same snapshot ids
+    record = publication.AuditRecord.load_latest(lake)
+    assert record.status == "failed"
+    assert float(silver_value(spark, "taux_inflation_pct", record.branch)) == 450.0  # kept for inspection
+    assert float(silver_value(spark, "taux_inflation_pct")) != 450.0
+    report: list[str] = []
+    publication.audit_report(lake, out=report.append)
+    assert any("taux_inflation_pct" in line for line in report), report
+
+
+def test_a_new_vintage_fixes_the_data_and_the_next_run_publishes(lake, spark):
+    before = mains(lake)
+    plant(spark, lake, "2025-12-31", taux_inflation_pct="2.5")
+    publication.audited_build(lake, out=lambda _: None)
+    after = mains(lake)
+    assert after["silver.dim_uemoa_indicators"] != before["silver.dim_uemoa_indicators"]
+    assert float(silver_value(spark, "taux_inflation_pct")) == 2.5
+
+
+def test_a_dbt_test_failure_on_the_branch_blocks_publication(lake, spark):
+    before = mains(lake)
+    bronze = f"lakehouse.{lake.get('BRONZE_NAMESPACE')}.{STREAM}"
+    plant(spark, lake, "2026-01-31", pays="'XOF'")  # not a UEMOA country: pays_nom is null
+    try:
+        with pytest.raises(publication.AuditFailed) as failed:
+            publication.audited_build(lake, out=lambda _: None)
+        assert "not_null_dim_uemoa_indicators_pays_nom" in str(failed.value)
+        assert mains(lake) == before
+    finally:
+        spark.sql(f"DELETE FROM {bronze} WHERE pays = 'XOF'")
+
+
+def test_force_publishes_a_failed_audit_and_says_who_and_when(lake, spark, monkeypatch):
+    plant(spark, lake, "2026-02-28", taux_inflation_pct="450.0")
+    with pytest.raises(publication.AuditFailed):
+        publication.audited_build(lake, out=lambda _: None)
+    before = mains(lake)
+    with pytest.raises(publication.LakehouseError, match="FORCE=1"):
+        publication.force_publish(lake, force=False)
+    assert mains(lake) == before
+    monkeypatch.setenv("LAKEHOUSE_OPERATOR", "analyste.bceao")
+    branch = publication.force_publish(lake, force=True, out=lambda _: None)
+    assert float(silver_value(spark, "taux_inflation_pct")) == 450.0
+    table = iceberg_catalog(lake).load_table(("silver", "dim_uemoa_indicators"))
+    summary = table.current_snapshot().summary
+    assert summary["lakehouse.published-by"] == "analyste.bceao"
+    assert summary["lakehouse.audit-branch"] == branch and summary["lakehouse.published-at"]
+    assert publication.AuditRecord.load_latest(lake).status == "forced"
+    plant(spark, lake, "2026-03-31", taux_inflation_pct="2.5")  # leave clean data for what follows
+    publication.audited_build(lake, out=lambda _: None)
+
+
+def test_concurrent_readers_see_the_old_or_the_new_layer_never_a_mix(lake, spark):
+    before = mains(lake)
+    plant(spark, lake, "2026-04-30", taux_inflation_pct="2.75")
+    observed: list[dict] = []
+    done = threading.Event()
+
+    def reader():
+        # A second session: its own catalog client, reading main of every table twice; two equal reads
+        # are one consistent observation (a publication in between would make them differ).
+        while not done.is_set():
+            first, second = mains(lake), mains(lake)
+            if first == second:
+                observed.append(first)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        publication.audited_build(lake, out=lambda _: None)
+    finally:
+        done.set()
+        thread.join()
+    after = mains(lake)
+    assert after != before
+    observed.append(mains(lake))
+    mixes = [o for o in observed if o not in (before, after)]
+    assert not mixes, f"{len(mixes)} lectures mélangent l'ancienne et la nouvelle publication"
+    assert before in observed and after in observed
+
+
+def test_maintain_drops_audit_branches_older_than_the_policy(lake):
+    catalog = iceberg_catalog(lake)
+    table = catalog.load_table(("silver", "dim_uemoa_indicators"))
+    main = table.metadata.refs["main"].snapshot_id
+    old, recent = "audit_20200101_000000", branches.new_audit_branch()
+    table.manage_snapshots().create_branch(main, old).create_branch(main, recent).commit()
+    dropped = publication.drop_stale_audit_branches(lake)  # conf/maintenance.toml: 168 h
+    refs = catalog.load_table(("silver", "dim_uemoa_indicators")).metadata.refs
+    assert dropped >= 1 and old not in refs and recent in refs
+    branches.drop_branch(catalog.load_table(("silver", "dim_uemoa_indicators")), recent)
+
+
+def test_make_quality_validates_main_and_records_the_results(lake, spark):
+    results = "lakehouse.quality.validation_results"
+    before = spark.sql(f"SELECT count(*) FROM {results} WHERE branch = 'main'").collect()[0][0]
+    result = run_cli(
+        "quality",
+        timeout=600,
+        LAKEHOUSE_LANDING_BUCKET=lake.landing_bucket,
+        LAKEHOUSE_BRONZE_NAMESPACE=lake.get("BRONZE_NAMESPACE"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "attentes satisfaites" in result.stdout and "Data Docs" in result.stdout
+    assert "silver.dim_uemoa_indicators" in result.stdout and "gold.gold_mart_uemoa_convergence" in result.stdout
+    after = spark.sql(f"SELECT count(*) FROM {results} WHERE branch = 'main'").collect()[0][0]
+    assert after > before
