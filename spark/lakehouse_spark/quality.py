@@ -160,8 +160,11 @@ def run_suites(
     layers: Iterable[str],
     branch: str | None = None,
     out: Reporter = silent,
+    skip_validated: bool = False,
 ) -> list[Outcome]:
-    """Validate the suites of `layers`; tables that have `branch` are read on it (spark.wap.branch)."""
+    """Validate the suites of `layers`; tables that have `branch` are read on it (spark.wap.branch).
+    With `skip_validated`, a table whose snapshot already has results in `quality.validation_results`
+    for the same suite is not validated again (its data has not changed)."""
     great_expectations()
     from great_expectations.core.validation_definition import ValidationDefinition
 
@@ -171,6 +174,7 @@ def run_suites(
     source = context.data_sources.add_or_update_spark("lakehouse")
     catalog = iceberg_catalog(settings)
     outcomes: list[Outcome] = []
+    validated = validated_snapshots(spark, settings) if skip_validated else set()
     if branch:
         spark.conf.set("spark.wap.branch", branch)
     try:
@@ -180,6 +184,10 @@ def run_suites(
                 out(f"{spec.table} : table absente, suite {spec.name} non lancée")
                 continue
             table_branch = branch if branch and branch in catalog.load_table(identifier).metadata.refs else None
+            snapshot = snapshot_of(settings, spec.table, table_branch)
+            if (spec.table, snapshot, spec.name) in validated:
+                out(f"{spec.table} : snapshot {snapshot} déjà validé par {spec.name}")
+                continue
             started = datetime.now(UTC)
             dataframe = spark.table(f"{settings.catalog_name}.{spec.table}")
             asset = _dataframe_asset(source, spec.name)
@@ -200,7 +208,6 @@ def run_suites(
                         "partial_unexpected_count": SAMPLE_SIZE,
                     },
                 )
-            snapshot = snapshot_of(settings, spec.table, table_branch)
             found = [_outcome(spec, snapshot, item) for item in result.results]
             outcomes.extend(found)
             failed = sum(1 for o in found if not o.success)
@@ -217,6 +224,19 @@ def run_suites(
     with quiet_third_parties():
         context.build_data_docs()
     return outcomes
+
+
+def validated_snapshots(spark: Any, settings: Settings) -> set[tuple[str, int, str]]:
+    """(table, snapshot id, suite) already recorded in `quality.validation_results`."""
+    table = results_table(settings)
+    if not spark.catalog.tableExists(table):
+        return set()
+    rows = spark.sql(f"SELECT DISTINCT table_name, snapshot_id, suite FROM {table}").collect()
+    return {(row[0], row[1], row[2]) for row in rows}
+
+
+def results_table(settings: Settings) -> str:
+    return f"{settings.catalog_name}.{settings.quality_namespace}.{RESULTS_TABLE}"
 
 
 def _dataframe_asset(source: Any, name: str) -> Any:
@@ -256,7 +276,7 @@ def _observed(result: dict, item: Any) -> str:
             text += f" ({result['unexpected_percent']:.2f} %)"
         values = result.get("partial_unexpected_list") or []
         if values and count:
-            text += " : " + ", ".join(repr(v) for v in values[:SAMPLE_SIZE])
+            text += " : " + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:SAMPLE_SIZE])
         return text
     observed = result.get("observed_value")
     if isinstance(observed, int | float) and "unexpected_rows_query" in item.expectation_config.kwargs:
@@ -281,7 +301,7 @@ def record_outcomes(spark: Any, settings: Settings, outcomes: list[Outcome], run
     """Append the outcomes to `quality.validation_results`; return the table's name."""
     from pyspark.sql import types as T
 
-    table = f"{settings.catalog_name}.{settings.quality_namespace}.{RESULTS_TABLE}"
+    table = results_table(settings)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.{settings.quality_namespace}")
     spark.sql(
         f"""CREATE TABLE IF NOT EXISTS {table} (
