@@ -30,7 +30,10 @@ from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_ingestion.lake_store import LakeStore
 
 LARGE_EVENTS = int(os.environ.get("BENCH_QUALITY_EVENTS", "1000000"))
-DATASETS = {"échantillon (20 000 événements)": 20_000, f"{LARGE_EVENTS:,} événements": LARGE_EVENTS}
+# BENCH_QUALITY_EVENTS=0: the sample only.
+DATASETS = {"échantillon (20 000 événements)": 20_000} | (
+    {f"{LARGE_EVENTS:,} événements": LARGE_EVENTS} if LARGE_EVENTS else {}
+)
 
 
 def _timed(action) -> float:
