@@ -44,8 +44,8 @@ def _timed(action) -> float:
 
 def _drop_built_tables(settings) -> None:
     catalog = iceberg_catalog(settings)
-    for namespace, name in publication.audited_tables(settings, catalog):
-        catalog.purge_table((namespace, name))
+    for identifier, _ in list(publication.audited_tables(settings)):
+        catalog.purge_table(tuple(identifier.split(".")))
 
 
 def _fresh_start(settings) -> None:

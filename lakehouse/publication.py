@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,22 +55,19 @@ class AuditRecord:
         return cls(**json.loads(records[-1].read_text())) if records else None
 
 
-def audited_tables(settings: Settings, catalog: Any) -> list[tuple[str, str]]:
-    return [
-        (namespace, name)
-        for namespace in settings.audited_namespaces
-        if catalog.namespace_exists(namespace)
-        for _, name in sorted(catalog.list_tables(namespace))
-    ]
+def audited_tables(settings: Settings) -> Iterator[tuple[str, Any]]:
+    """("namespace.table", pyiceberg table) for every table of the audited namespaces, loaded now."""
+    catalog = iceberg_catalog(settings)
+    for namespace in settings.audited_namespaces:
+        if catalog.namespace_exists(namespace):
+            for identifier in sorted(catalog.list_tables(namespace)):
+                yield ".".join(identifier), catalog.load_table(identifier)
 
 
 def start_audit(settings: Settings) -> AuditRecord:
     """Branch every existing silver/gold table from main and record where main was."""
-    catalog = iceberg_catalog(settings)
     branch = branches.new_audit_branch()
-    baseline = {}
-    for namespace, name in audited_tables(settings, catalog):
-        baseline[f"{namespace}.{name}"] = branches.prepare_for_audit(catalog.load_table((namespace, name)), branch)
+    baseline = {identifier: branches.prepare_for_audit(table, branch) for identifier, table in audited_tables(settings)}
     record = AuditRecord(branch=branch, started=_now(), status="building", baseline=baseline, failures=[])
     record.save(settings)
     return record
@@ -117,11 +115,8 @@ def run_quality_gate(settings: Settings, branch: str | None, out: Reporter = sil
 
 def _moves(settings: Settings, record: AuditRecord) -> list[branches.RefMove]:
     """Where main goes for each table; raise if main moved during the build (WAP would be broken)."""
-    catalog = iceberg_catalog(settings)
     moves = []
-    for namespace, name in audited_tables(settings, catalog):
-        identifier = f"{namespace}.{name}"
-        table = catalog.load_table((namespace, name))
+    for identifier, table in audited_tables(settings):
         head = branches.ref_snapshot(table, record.branch)
         main = branches.ref_snapshot(table, "main")
         if identifier in record.baseline and main != record.baseline[identifier]:
@@ -132,7 +127,7 @@ def _moves(settings: Settings, record: AuditRecord) -> list[branches.RefMove]:
         if identifier not in record.baseline:
             record.baseline[identifier] = main  # created empty on main by this build
         if head is not None and head != main:
-            moves.append(branches.RefMove(namespace, name, main, head))
+            moves.append(branches.RefMove(*identifier.split("."), main, head))
     record.save(settings)
     return moves
 
@@ -150,9 +145,8 @@ def _fail(settings: Settings, record: AuditRecord, failures: list[str]) -> str:
 
 def _publish(settings: Settings, record: AuditRecord, moves: list[branches.RefMove], status: str) -> None:
     branches.publish(settings, moves)
-    catalog = iceberg_catalog(settings)
-    for namespace, name in audited_tables(settings, catalog):
-        branches.drop_branch(catalog.load_table((namespace, name)), record.branch)
+    for _, table in audited_tables(settings):
+        branches.drop_branch(table, record.branch)
     record.status = status
     record.published_at = _now()
     record.save(settings)
@@ -172,9 +166,7 @@ def force_publish(settings: Settings, force: bool, out: Reporter = print) -> str
         )
     operator = os.environ.get("LAKEHOUSE_OPERATOR") or getpass.getuser()
     when = _now()
-    catalog = iceberg_catalog(settings)
-    for namespace, name in audited_tables(settings, catalog):
-        table = catalog.load_table((namespace, name))
+    for _, table in audited_tables(settings):
         if record.branch in table.metadata.refs:
             # An empty append on the branch: a snapshot whose summary says who forced it and when.
             table.append(
@@ -224,19 +216,17 @@ def drop_stale_audit_branches(settings: Settings, out: Reporter = silent) -> int
     from lakehouse.core.maintenance_policy import load_policy
 
     policy = load_policy(settings.maintenance_policy_file)
-    catalog = iceberg_catalog(settings)
     now = datetime.now(UTC)
     dropped = 0
-    for namespace, name in audited_tables(settings, catalog):
-        table = catalog.load_table((namespace, name))
-        limit = timedelta(hours=policy.for_table(f"{namespace}.{name}").audit_branch_max_age_hours)
+    for identifier, table in audited_tables(settings):
+        limit = timedelta(hours=policy.for_table(identifier).audit_branch_max_age_hours)
         for ref in list(table.metadata.refs):
             created = branches.audit_branch_time(ref)
             if created and now - created > limit:
                 table = table.refresh()
                 branches.drop_branch(table, ref)
                 hours = limit.total_seconds() / 3600
-                out(f"{namespace}.{name} : branche d'audit {ref} supprimée (plus de {hours:.0f} h)")
+                out(f"{identifier} : branche d'audit {ref} supprimée (plus de {hours:.0f} h)")
                 dropped += 1
     return dropped
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse.core.branches import ref_snapshot
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.reporting import Reporter, silent
@@ -147,13 +148,6 @@ def _gx_context(settings: Settings) -> Any:
     return context
 
 
-def snapshot_of(settings: Settings, table: str, branch: str | None) -> int | None:
-    loaded = iceberg_catalog(settings).load_table(tuple(table.split(".")))
-    ref = loaded.metadata.refs.get(branch) if branch else None
-    ref = ref or loaded.metadata.refs.get("main")
-    return ref.snapshot_id if ref else None
-
-
 def run_suites(
     spark: Any,
     settings: Settings,
@@ -183,8 +177,9 @@ def run_suites(
             if not catalog.table_exists(identifier):
                 out(f"{spec.table} : table absente, suite {spec.name} non lancée")
                 continue
-            table_branch = branch if branch and branch in catalog.load_table(identifier).metadata.refs else None
-            snapshot = snapshot_of(settings, spec.table, table_branch)
+            loaded = catalog.load_table(identifier)
+            table_branch = branch if branch and branch in loaded.metadata.refs else None
+            snapshot = ref_snapshot(loaded, table_branch or "main")
             if (spec.table, snapshot, spec.name) in validated:
                 out(f"{spec.table} : snapshot {snapshot} déjà validé par {spec.name}")
                 continue

@@ -39,10 +39,9 @@ def lake(running_stack, spark):
 
 
 def mains(settings) -> dict[str, int | None]:
-    catalog = iceberg_catalog(settings)
     return {
-        f"{ns}.{name}": catalog.load_table((ns, name)).metadata.refs["main"].snapshot_id
-        for ns, name in publication.audited_tables(settings, catalog)
+        identifier: table.metadata.refs["main"].snapshot_id
+        for identifier, table in publication.audited_tables(settings)
     }
 
 
@@ -71,9 +70,8 @@ def silver_value(spark, column: str, ref: str = "main"):
 def test_a_clean_build_is_published_and_its_results_recorded(lake, spark):
     record = publication.AuditRecord.load_latest(lake)
     assert record.status == "published"
-    catalog = iceberg_catalog(lake)
-    for ns, name in publication.audited_tables(lake, catalog):
-        assert record.branch not in catalog.load_table((ns, name)).metadata.refs  # dropped once published
+    for _, table in publication.audited_tables(lake):
+        assert record.branch not in table.metadata.refs  # dropped once published
     results = spark.sql(
         "SELECT layer, count(*), sum(CASE WHEN success THEN 0 ELSE 1 END) FROM lakehouse.quality.validation_results "
         f"WHERE branch = '{record.branch}' GROUP BY layer"
