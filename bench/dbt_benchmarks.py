@@ -21,7 +21,7 @@ from lakehouse import stack
 from lakehouse.bceao_api import ingest_from_bceao
 from lakehouse.dbt_runner import DBT_DIR, dbt_command
 
-PORT_BASE = 29000
+PORT_BASE = 22700
 
 
 def _prepared_stack():

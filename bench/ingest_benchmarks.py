@@ -23,7 +23,7 @@ from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_ingestion.lake_store import LakeStore
 
 EVENTS = int(os.environ.get("BENCH_INGEST_EVENTS", "1000000"))
-PORT_BASE = 27000
+PORT_BASE = 22500
 
 
 def ingest_raw_events() -> Samples:

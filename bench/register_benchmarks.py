@@ -28,7 +28,7 @@ from lakehouse.core.clients import s3_client
 SMALL_FILES = int(os.environ.get("BENCH_REGISTER_FILES", "1000"))
 ROWS_PER_SMALL_FILE = 50
 LARGE_FILE_ROWS = int(os.environ.get("BENCH_REGISTER_LARGE_ROWS", "2000000"))
-PORT_BASE = 28000
+PORT_BASE = 22600
 
 
 def _events(start: int, count: int) -> bytes:

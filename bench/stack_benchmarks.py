@@ -21,7 +21,7 @@ from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-PORT_BASE = 26000
+PORT_BASE = 22400
 
 
 def _timed(action) -> float:

@@ -3,6 +3,11 @@
 Tests and benchmarks never touch the developer's stack (`.lakehouse/`, default ports):
 each throwaway stack gets a settings file in a folder of its own, with every port
 shifted to a base number (`port_base + 1` ... `+ 8`, gRPC ports `+ 10000`).
+
+Every port, gRPC included, must stay below the kernel's ephemeral range (32768 by
+default): a port in that range can be taken at any moment by an outgoing connection of
+another process, and the stack would then fail to start at random. The bases in use:
+tests 21000 (session stack) and 22000-22300 (`test_stack`), benchmarks 22400-22700.
 """
 
 from __future__ import annotations
@@ -11,11 +16,34 @@ import secrets
 from pathlib import Path
 
 from lakehouse.core.files import write_private
-from lakehouse.core.settings import Settings, load_settings
+from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings, load_settings
+
+PORTS_PER_STACK = 8
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_range_start() -> int:
+    """First port the kernel may hand out to outgoing connections (32768 when unknown)."""
+    try:
+        return int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def check_port_base(port_base: int) -> None:
+    """Refuse a base whose highest port (gRPC) would fall in the ephemeral range."""
+    highest = port_base + PORTS_PER_STACK + SEAWEEDFS_GRPC_OFFSET
+    if port_base < 1024 or highest >= ephemeral_range_start():
+        raise ValueError(
+            f"base de ports {port_base} refusée : le port gRPC {highest} tomberait dans la plage éphémère "
+            f"du noyau (à partir de {ephemeral_range_start()}) ; choisissez une base entre 1024 et "
+            f"{ephemeral_range_start() - PORTS_PER_STACK - SEAWEEDFS_GRPC_OFFSET - 1}"
+        )
 
 
 def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
     """Write a settings file for a stack whose ports start at `port_base` (gRPC ports = +10000)."""
+    check_port_base(port_base)
     folder.mkdir(parents=True, exist_ok=True)
     values = {
         "LAKEHOUSE_STATE_DIR": str(folder / "state"),

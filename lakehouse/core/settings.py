@@ -28,6 +28,7 @@ EXAMPLE_FILE = CONF_DIR / "lakehouse.env.example"
 DEFAULT_LOCAL_FILE = CONF_DIR / "lakehouse.env"
 PREFIX = "LAKEHOUSE_"
 ENV_FILE_VARIABLE = "LAKEHOUSE_ENV_FILE"
+SEAWEEDFS_GRPC_OFFSET = 10000  # each SeaweedFS server listens for gRPC on its HTTP port + 10000
 
 _LINE = re.compile(r"^(?P<key>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
 

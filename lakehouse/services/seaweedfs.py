@@ -16,10 +16,8 @@ from pathlib import Path
 
 from lakehouse.core.clients import catalog_config, list_buckets
 from lakehouse.core.files import write_private
-from lakehouse.core.settings import Settings
+from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings
 from lakehouse.services.base import Launch, Port, Service, ServiceError
-
-GRPC_OFFSET = 10000
 
 
 def weed_binary() -> Path:
@@ -52,7 +50,7 @@ class SeaweedFS(Service):
             Port(s3_host, settings.get_int("SEAWEEDFS_ADMIN_PORT"), "admin", "LAKEHOUSE_SEAWEEDFS_ADMIN_PORT"),
         ]
         grpc = [
-            Port(p.host, p.port + GRPC_OFFSET, f"gRPC {p.role}", p.setting)
+            Port(p.host, p.port + SEAWEEDFS_GRPC_OFFSET, f"gRPC {p.role}", p.setting)
             for p in http
             if p.role != "catalogue Iceberg REST"
         ]

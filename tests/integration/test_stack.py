@@ -80,7 +80,7 @@ def test_busy_port_fails_with_a_one_line_cause(tmp_path):
 
 
 def test_down_leaves_no_process_behind(tmp_path):
-    settings = sandbox_settings(tmp_path, 23000)
+    settings = sandbox_settings(tmp_path, 22100)
     service = SeaweedFS()
     stack.up(settings, ["seaweedfs"], progress=lambda _: None)
     pid = service.process(settings).pid()
@@ -96,7 +96,7 @@ def test_down_leaves_no_process_behind(tmp_path):
 
 
 def test_stale_pid_file_is_reported_and_replaced(tmp_path):
-    settings = sandbox_settings(tmp_path, 24000)
+    settings = sandbox_settings(tmp_path, 22200)
     service = SeaweedFS()
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -113,7 +113,7 @@ def test_stale_pid_file_is_reported_and_replaced(tmp_path):
 
 
 def test_service_dying_at_start_names_the_cause_and_the_log(tmp_path):
-    env_file = write_sandbox_env(tmp_path, 25000, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
+    env_file = write_sandbox_env(tmp_path, 22300, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
     jars.resolve_jars(load_settings(environ={}, env_file=env_file), progress=lambda _: None)
     result = run_cli("up", "thrift", env_file=env_file)
     assert result.returncode == 1
