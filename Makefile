@@ -13,7 +13,7 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
 
-.PHONY: help setup up down status beeline ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline notebook sql ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -42,7 +42,7 @@ setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendan
 up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST) et le serveur Thrift de Spark, attend qu'ils répondent
 	@$(CLI) up
 
-down: ## Arrête les services démarrés par `make up`
+down: ## Arrête les services démarrés par `make up` et JupyterLab (`make notebook`)
 	@if [ -x $(PY) ]; then $(CLI) down; else echo "rien à arrêter (pas de $(VENV))"; fi
 
 status: ## Chaque service, son port, son PID et sa santé
@@ -125,6 +125,12 @@ rollback: setup ## Ramène TABLE=ns.t à SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj 
 
 beeline: ## Beeline sur le serveur Thrift (SQL="select 1" exécute une requête et quitte)
 	@$(CLI) beeline $(if $(SQL),--sql "$(SQL)")
+
+notebook: setup ## JupyterLab en arrière-plan sur 127.0.0.1 (LAKEHOUSE_JUPYTER_PORT, jeton dans conf/lakehouse.env) ; make down l'arrête
+	@$(CLI) notebook
+
+sql: $(VENV_STAMP) ## Lecture rapide sans JVM (pyiceberg + DuckDB) : Q="select ..." [SNAPSHOT=id|table=id] [AS_OF='aaaa-mm-jj hh:mm'] ; sans Q, les tables
+	@$(CLI) sql "$$Q" $(if $(SNAPSHOT),$(foreach s,$(SNAPSHOT),--snapshot $(s))) $(if $(AS_OF),--as-of "$(AS_OF)")
 
 ##@ Qualité : tests, style, mesures
 

@@ -9,6 +9,7 @@ from bench.dbt_benchmarks import BENCHMARKS as DBT_BENCHMARKS
 from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
 from bench.maintenance_benchmarks import BENCHMARKS as MAINTENANCE_BENCHMARKS
 from bench.quality_benchmarks import BENCHMARKS as QUALITY_BENCHMARKS
+from bench.read_benchmarks import BENCHMARKS as READ_BENCHMARKS
 from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
 from bench.runner import run_benchmarks
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
@@ -20,6 +21,7 @@ BENCHMARKS = (
     + DBT_BENCHMARKS
     + MAINTENANCE_BENCHMARKS
     + QUALITY_BENCHMARKS
+    + READ_BENCHMARKS
 )
 
 

@@ -41,8 +41,8 @@ def setup_when_done() -> Samples:
     }
 
 
-def _provisioned(folder: Path):
-    settings = sandbox_settings(folder, PORT_BASE)
+def _provisioned(folder: Path, **extra: str):
+    settings = sandbox_settings(folder, PORT_BASE, **extra)
     spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
     return settings
 

@@ -3,7 +3,8 @@
 Every error the user can act on is a `LakehouseError` (settings, Java, jars, services, a job,
 a failed pipeline step): it is printed as one clear message on stderr with exit code 1,
 never as a bare stack trace. Job packages are imported inside the commands that need them,
-so that `make status` or `make settings` start quickly.
+so that `make status`, `make settings` or `make sql` start quickly (the pipeline and the stack
+modules are imported by the commands that use them).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import argparse
 import os
 import sys
 
-from lakehouse import pipeline, stack
 from lakehouse.core import jars
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import load_settings
@@ -30,23 +30,30 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+
     stack.up(load_settings(), args.services)
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+
     stack.down(load_settings(), args.services)
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+
     rows = stack.status(load_settings())
     print(f"{'service':<10} {'état':<8} {'PID':>7}  {'adresse':<32} santé")
     for row in rows:
         print(f"{row.name:<10} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
         if row.state != "running":
             print(f"{'':<10} journal : {row.log}")
-    return 0 if all(row.state == "running" and row.health.startswith("OK") for row in rows) else 3
+    needed = [row for row in rows if not (row.on_demand and row.state == "stopped")]
+    return 0 if all(row.state == "running" and row.health.startswith("OK") for row in needed) else 3
 
 
 def _beeline(args: argparse.Namespace) -> int:
@@ -74,6 +81,7 @@ def _dbt(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from lakehouse import stack
     from lakehouse.bceao_api import ingest_from_bceao
 
     streams = selected_streams(args.streams)  # an unknown name is refused before anything starts
@@ -98,6 +106,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _maintenance_spark(settings):
+    from lakehouse import stack
     from lakehouse.core.maintenance_policy import load_policy
     from lakehouse_spark.session import get_spark
 
@@ -121,6 +130,7 @@ def _maintenance(args: argparse.Namespace) -> int:
 
 
 def _quality(args: argparse.Namespace) -> int:
+    from lakehouse import stack
     from lakehouse.publication import run_quality_gate
     from lakehouse_spark.quality import data_docs_index
 
@@ -179,7 +189,26 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebook(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+    from lakehouse.services import service_named
+
+    settings = load_settings()
+    stack.up(settings, ["seaweedfs", "jupyter"])
+    print(f"JupyterLab : {service_named('jupyter').user_url(settings)}")
+    print("carnets : notebooks/ (commencez par 02_tableau_de_bord_macroeconomique) ; `make down` arrête JupyterLab")
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from lakehouse.fast_read_cli import run_sql
+
+    return run_sql(load_settings(), args.query, args.snapshot or [], args.as_of, args.max_rows)
+
+
 def _run(args: argparse.Namespace) -> int:
+    from lakehouse import pipeline
+
     pipeline.run_pipeline(load_settings())
     return 0
 
@@ -204,13 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("setup", help="fichier de réglages local, Java, jars vérifiés").set_defaults(func=_setup)
     for name, func, text in (("up", _up, "démarre les services"), ("down", _down, "arrête les services démarrés")):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("services", nargs="*", help="seaweedfs, thrift (tous par défaut)")
+        sub.add_argument("services", nargs="*", help="seaweedfs, thrift, jupyter (up : seaweedfs et thrift par défaut)")
         sub.set_defaults(func=func)
     commands.add_parser("status", help="état et santé des services").set_defaults(func=_status)
     beeline = commands.add_parser("beeline", help="Beeline sur le serveur Thrift")
     beeline.add_argument("--sql", help="une requête à exécuter, puis quitter")
     beeline.set_defaults(func=_beeline)
     commands.add_parser("run", help="le pipeline complet").set_defaults(func=_run)
+    commands.add_parser("notebook", help="JupyterLab en arrière-plan (127.0.0.1, jeton)").set_defaults(func=_notebook)
+    sql = commands.add_parser("sql", help="lecture rapide sans Spark (pyiceberg + DuckDB) ; sans requête : les tables")
+    sql.add_argument("query", nargs="?", default="", help="une requête SELECT sur bronze.*, silver.*, gold.*")
+    sql.add_argument("--snapshot", action="append", help="ID ou table=ID : lire ce snapshot (voyage dans le temps)")
+    sql.add_argument("--as-of", help="lire chaque table telle qu'elle était à cet instant UTC ('2026-11-23 10:00')")
+    sql.add_argument("--max-rows", type=int, default=40, help="lignes affichées au plus (40)")
+    sql.set_defaults(func=_sql)
     ingest = commands.add_parser("ingest", help="connecteur Airbyte → fichiers Parquet dans s3://<bucket>/bronze/")
     ingest.add_argument("streams", nargs="*", help="flux à ingérer (tous par défaut)")
     ingest.set_defaults(func=_ingest)

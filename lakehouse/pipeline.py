@@ -30,6 +30,7 @@ class Step:
 def _start_stack(settings: Settings) -> str:
     reports: list[str] = []
     stack.up(settings, progress=reports.append)
+    stack.recycle_bloated_thrift(settings, progress=reports.append)
     return "; ".join(line.split(" — ")[0] for line in reports)
 
 

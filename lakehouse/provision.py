@@ -13,6 +13,7 @@ from pathlib import Path
 from lakehouse.core import jars, spark_conf
 from lakehouse.core.files import write_private
 from lakehouse.core.java import check_java
+from lakehouse.core.notebook_kernel import install_kernel
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import EXAMPLE_FILE, Settings, load_settings, local_settings_file
 
@@ -20,6 +21,7 @@ GENERATED = {
     "LAKEHOUSE_S3_ACCESS_KEY": lambda: "LH" + secrets.token_hex(9).upper(),
     "LAKEHOUSE_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
     "LAKEHOUSE_BCEAO_API_KEY": lambda: "bceao-" + secrets.token_urlsafe(24),
+    "LAKEHOUSE_JUPYTER_TOKEN": lambda: secrets.token_hex(24),
 }
 
 
@@ -50,4 +52,5 @@ def provision(progress: Reporter = print) -> Settings:
     progress(f"{len(paths)} jars vérifiés (SHA-256) dans {settings.jars_dir}")
     rendered = spark_conf.write_rendered(settings, paths)
     progress(f"configuration Spark rendue : {rendered}")
+    progress(f"noyau Jupyter : {install_kernel()}")
     return settings

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from lakehouse.core.clients import ServiceUnavailable, iceberg_catalog, list_buckets, s3_client
 from lakehouse.core.errors import first_line
+from lakehouse.core.java import live_heap
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.services import ALL_SERVICES, Service, ServiceError, service_named
@@ -38,9 +39,10 @@ def stack_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def select_services(names: Sequence[str] | None) -> list[Service]:
+def select_services(names: Sequence[str] | None, include_on_demand: bool = True) -> list[Service]:
+    """The named services, in start order; all of them by default (on-demand ones only if asked)."""
     if not names:
-        return list(ALL_SERVICES)
+        return [service for service in ALL_SERVICES if include_on_demand or not service.on_demand]
     wanted = {service_named(name).name for name in names}
     return [service for service in ALL_SERVICES if service.name in wanted]
 
@@ -139,7 +141,7 @@ def bootstrap(settings: Settings) -> str:
 
 
 def up(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:
-    services = select_services(names)
+    services = select_services(names, include_on_demand=False)
     with stack_lock(settings):
         for service in services:
             progress(start_service(service, settings, progress))
@@ -168,6 +170,7 @@ class ServiceStatus:
     port: str
     health: str
     log: str
+    on_demand: bool = False
 
 
 def status(settings: Settings) -> list[ServiceStatus]:
@@ -188,6 +191,34 @@ def status(settings: Settings) -> list[ServiceStatus]:
                 str(service.main_port(settings)),
                 health,
                 str(managed.log_file),
+                service.on_demand,
             )
         )
     return rows
+
+
+def recycle_bloated_thrift(settings: Settings, progress: Reporter = print) -> bool:
+    """Restart the Thrift server when its heap, after a full GC, is above LAKEHOUSE_THRIFT_RECYCLE_HEAP_PCT.
+
+    Each Thrift session keeps about 2 MB after it is closed (Iceberg 1.10.2's OAuth2 session cache
+    registers a JVM shutdown hook per catalog, and that hook keeps the session alive; see
+    spark/README.md), so a server that runs for weeks fills its heap. The daily run checks it first
+    and restarts it while nobody should be using it. 0 turns the check off. True when restarted.
+    """
+    limit = settings.get_int("THRIFT_RECYCLE_HEAP_PCT")
+    managed = service_named("thrift").process(settings)
+    if limit <= 0 or managed.state() != "running":
+        return False
+    heap = live_heap(managed.pid())
+    if heap is None:
+        return False
+    live, maximum = heap
+    if live * 100 < limit * maximum:
+        return False
+    progress(
+        f"thrift: {live / 2**20:.0f} Mo encore utilisés sur {maximum / 2**20:.0f} Mo de tas après GC "
+        f"(≥ {limit} %, LAKEHOUSE_THRIFT_RECYCLE_HEAP_PCT) : redémarrage pour rendre la mémoire des sessions fermées"
+    )
+    down(settings, ["thrift"], progress=progress)
+    up(settings, ["thrift"], progress=progress)
+    return True

@@ -53,3 +53,34 @@ def check_java() -> str:
             "Installez openjdk-17 et pointez JAVA_HOME dessus."
         )
     return f"Java {major} ({executable})"
+
+
+def jdk_tool(name: str) -> Path | None:
+    """A JDK tool beside the Java in use (`jcmd`, ...), or None with a JRE only."""
+    try:
+        candidate = java_executable().resolve().parent / name
+    except JavaError:
+        return None
+    return candidate if candidate.is_file() else None
+
+
+def live_heap(pid: int) -> tuple[int, int] | None:
+    """(bytes still in use after a full GC, maximum heap bytes) of a running JVM, through `jcmd`.
+
+    None when `jcmd` is missing or the JVM does not answer. The full GC pauses the JVM for about
+    a second on a 2 GB heap.
+    """
+    jcmd = jdk_tool("jcmd")
+    if jcmd is None:
+        return None
+
+    def ask(command: str) -> str:
+        result = subprocess.run([str(jcmd), str(pid), command], capture_output=True, text=True, timeout=60)
+        return result.stdout if result.returncode == 0 else ""
+
+    ask("GC.run")
+    used = re.search(r"heap\s+total \d+K, used (\d+)K", ask("GC.heap_info"))
+    maximum = re.search(r"MaxHeapSize=(\d+)", ask("VM.flags"))
+    if not used or not maximum:
+        return None
+    return int(used.group(1)) * 1024, int(maximum.group(1))

@@ -247,6 +247,22 @@ class Settings:
 
     # -- Spark and Thrift -----------------------------------------------------------------------
     @property
+    def jupyter_host(self) -> str:
+        return self.get("JUPYTER_HOST")
+
+    @property
+    def jupyter_port(self) -> int:
+        return self.get_int("JUPYTER_PORT")
+
+    @property
+    def jupyter_token(self) -> str:
+        return self._secret("JUPYTER_TOKEN")
+
+    @property
+    def jupyter_url(self) -> str:
+        return f"http://{self.jupyter_host}:{self.jupyter_port}"
+
+    @property
     def thrift_host(self) -> str:
         return self.get("THRIFT_HOST")
 
@@ -268,7 +284,10 @@ class Settings:
 
     def masked(self) -> dict[str, str]:
         """The values with secrets hidden, for display."""
-        return {k: ("****" if k.endswith(("SECRET_KEY",)) and v else v) for k, v in sorted(self.values.items())}
+        return {
+            k: ("****" if k.endswith(("SECRET_KEY", "_TOKEN", "API_KEY")) and v else v)
+            for k, v in sorted(self.values.items())
+        }
 
 
 def local_settings_file(environ: Mapping[str, str] | None = None) -> Path:

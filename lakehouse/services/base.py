@@ -37,6 +37,7 @@ class Service:
 
     name: str = ""
     label: str = ""
+    on_demand: bool = False  # True: started by its own command, not by `make up` (still stopped by `make down`)
 
     def marker(self, settings: Settings) -> str:
         """A string found only in this stack's command line for the service (guards against PID reuse)."""

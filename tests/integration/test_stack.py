@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError
 
 from lakehouse import stack
 from lakehouse.core import jars
-from lakehouse.core.clients import ServiceUnavailable, catalog_token, s3_client
+from lakehouse.core.clients import ServiceUnavailable, catalog_token, hive_query, s3_client
 from lakehouse.core.settings import load_settings
-from lakehouse.services import SeaweedFS
+from lakehouse.services import SeaweedFS, service_named
 from lakehouse.services.process import pid_is_running, port_is_free
 from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 from tests.cli_runner import run_cli
@@ -122,3 +122,17 @@ def test_service_dying_at_start_names_the_cause_and_the_log(tmp_path):
     assert "beaucoup" in message  # the log line that says what was wrong
     assert str(tmp_path / "state" / "logs" / "thrift.log") in message
     assert "Traceback" not in message
+
+
+def test_a_bloated_thrift_server_is_restarted_by_the_daily_run_and_a_lean_one_is_kept(running_stack):
+    thrift = service_named("thrift").process(running_stack)
+    before = thrift.pid()
+    lines: list[str] = []
+    assert not stack.recycle_bloated_thrift(
+        running_stack.with_values(LAKEHOUSE_THRIFT_RECYCLE_HEAP_PCT="99"), lines.append
+    )
+    assert thrift.pid() == before and lines == []
+    assert stack.recycle_bloated_thrift(running_stack.with_values(LAKEHOUSE_THRIFT_RECYCLE_HEAP_PCT="1"), lines.append)
+    assert "Mo encore utilisés sur" in lines[0] and "redémarrage" in lines[0], lines
+    assert thrift.pid() != before and thrift.state() == "running"
+    assert hive_query(running_stack, "SELECT 1") == [(1,)]

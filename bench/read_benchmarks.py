@@ -1,0 +1,120 @@
+"""Benchmark `read_gold`: the three analyst queries of `lakehouse.fast_read.ANALYST_QUERIES` (a point
+lookup by country-quarter, a year filter, a union-wide aggregate) on the sample data's gold tables,
+
+- through the Thrift server (PyHive, one connection kept open, as a BI tool would),
+- through a Spark session already started (`spark.sql(...).toPandas()`),
+- through the fast path (pyiceberg + DuckDB, one `Lake` kept, in the same process),
+
+plus `make sql` from a new process (Python start and imports included). Goal: the fast path at least
+5 times faster than Thrift on every query, and under 300 ms each.
+
+Runs on a throwaway stack: the sample is landed, registered and built (`dbt build`, target prod) once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.runner import Benchmark, Samples
+from lakehouse import stack
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.clients import hive_connection
+from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.dbt_runner import dbt_build
+from lakehouse.fast_read import ANALYST_QUERIES, Lake
+from lakehouse_dev.sandbox import write_sandbox_env
+
+PORT_BASE = 22650
+READS = int(os.environ.get("BENCH_READS", "9"))
+MODES = ("Thrift (PyHive)", "session Spark", "lecture rapide")
+
+
+def _timed_runs(action, runs: int) -> list[float]:
+    action()  # warm-up: first plans, first connections, caches of each path
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def _thrift_reader(settings):
+    connection = hive_connection(settings)
+    cursor = connection.cursor()
+
+    def read(sql: str) -> list:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+    return connection, read
+
+
+def read_gold() -> Samples:
+    from bench.quality_benchmarks import _land
+    from lakehouse.core.settings import load_settings
+    from lakehouse_spark.session import get_spark
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-read-"))
+    env_file = write_sandbox_env(folder, PORT_BASE)
+    base = load_settings(environ={}, env_file=env_file)
+    spark_conf.write_rendered(base, jars.resolve_jars(base, progress=lambda _: None))
+    samples: Samples = {}
+    try:
+        stack.up(base, progress=lambda _: None)
+        settings, _ = _land(base, 20_000)
+        dbt_build(settings)
+        connection, thrift = _thrift_reader(settings)
+        spark = get_spark("bench-read", settings)
+        lake = Lake(settings)
+        for name, sql in ANALYST_QUERIES.items():
+            counts = {len(thrift(sql)), len(spark.sql(sql).toPandas()), len(lake.sql(sql))}
+            if len(counts) != 1:
+                raise RuntimeError(f"{name} : les trois chemins ne donnent pas le même nombre de lignes ({counts})")
+            samples[f"{name} : {MODES[0]}"] = _timed_runs(lambda sql=sql: thrift(sql), READS)
+            samples[f"{name} : {MODES[1]}"] = _timed_runs(lambda sql=sql: spark.sql(sql).toPandas(), READS)
+            samples[f"{name} : {MODES[2]}"] = _timed_runs(lambda sql=sql: lake.sql(sql), READS)
+        connection.close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+        env.update(
+            LAKEHOUSE_ENV_FILE=str(env_file),
+            LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"),
+            LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
+        )
+        command = [sys.executable, "-m", "lakehouse", "sql", ANALYST_QUERIES["filtre sur une année"]]
+        samples["make sql (processus neuf, filtre sur une année)"] = _timed_runs(
+            lambda: subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True), 5
+        )
+    finally:
+        stack.down(base, progress=lambda _: None)
+        shutil.rmtree(folder, ignore_errors=True)
+    return samples
+
+
+def read_ratios(samples: Samples) -> dict[str, float]:
+    """Per query: fast path median in ms, and how many times faster it is than Thrift and than Spark."""
+    derived = {}
+    for name in ANALYST_QUERIES:
+        thrift, spark, fast = (statistics.median(samples[f"{name} : {mode}"]) for mode in MODES)
+        derived[f"{name} : lecture rapide (ms) — objectif < 300"] = round(fast * 1000, 1)
+        derived[f"{name} : Thrift / lecture rapide — objectif ≥ 5"] = round(thrift / fast, 1)
+        derived[f"{name} : Spark / lecture rapide"] = round(spark / fast, 1)
+    return derived
+
+
+BENCHMARKS = [
+    Benchmark(
+        "read_gold",
+        "trois requêtes d'analyste sur l'or : Thrift (PyHive), session Spark, lecture rapide pyiceberg + DuckDB ; "
+        "et make sql depuis un processus neuf",
+        read_gold,
+        derive=read_ratios,
+    ),
+]

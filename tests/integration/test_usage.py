@@ -1,0 +1,185 @@
+"""How people use the lakehouse, on the real test stack: the four notebooks run top to bottom, the
+fast read path (pyiceberg + DuckDB) answers like Spark, `make sql` prints a table or one French line,
+and JupyterLab starts on 127.0.0.1 with a token and stops with `make down`.
+
+The lake they read is built as a user's would be: the first vintage landed and registered, then the
+daily run (ingestion of the revised vintage, registration, audited dbt build) — in a landing bucket
+and a bronze namespace of this module's own.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import requests
+
+from lakehouse import pipeline
+from lakehouse.core.notebook_kernel import KERNEL_NAME
+from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.fast_read import ANALYST_QUERIES, FastReadError, Lake
+from lakehouse.services import service_named
+from lakehouse.services.process import port_answers
+from tests.cli_runner import run_cli
+from tests.private_lake import private_lake
+
+pytestmark = pytest.mark.integration
+
+NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
+DAILY_STEPS = [step for step in pipeline.STEPS if step.name in ("stack", "ingest", "register", "dbt-build")]
+LAKE_KEYS = ("LAKEHOUSE_LANDING_BUCKET", "LAKEHOUSE_BRONZE_NAMESPACE")
+
+
+@pytest.fixture(scope="module")
+def published_lake(running_stack, spark):
+    lake = private_lake(running_stack, spark, "usage")
+    first = [step for step in DAILY_STEPS if step.name in ("ingest", "register")]
+    pipeline.run_pipeline(lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="1"), first, out=lambda _: None)
+    pipeline.run_pipeline(lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2"), DAILY_STEPS, out=lambda _: None)
+    with pytest.MonkeyPatch.context() as patch:  # notebook kernels and the CLI read the same lake
+        for key in LAKE_KEYS:
+            patch.setenv(key, lake.get(key))
+        patch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+        yield lake
+
+
+def _lake_env(lake) -> dict[str, str]:
+    return {key: lake.get(key) for key in LAKE_KEYS}
+
+
+# -- notebooks --------------------------------------------------------------------------
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_each_notebook_runs_top_to_bottom(path, published_lake):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name=KERNEL_NAME, resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute()  # a cell error raises CellExecutionError, with the cell and its traceback
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.get("output_type") == "error"]
+    images = [output for output in outputs if "image/png" in output.get("data", {})]
+    if not path.stem.startswith("01"):
+        assert images, f"{path.name} n'a produit aucune image"
+
+
+# -- fast read path ----------------------------------------------------------------------
+def _rounded(rows) -> list[tuple]:
+    """Numbers compared as floats: DuckDB's avg of a decimal is a double, Spark's a decimal."""
+    return sorted(tuple(round(float(v), 6) if isinstance(v, float | Decimal) else v for v in row) for row in rows)
+
+
+@pytest.mark.parametrize("name", list(ANALYST_QUERIES))
+def test_the_fast_path_answers_like_spark(name, published_lake, spark):
+    sql = ANALYST_QUERIES[name]
+    fast = Lake(published_lake).sql_arrow(sql)
+    expected = [tuple(row) for row in spark.sql(sql).collect()]
+    assert expected
+    assert _rounded(zip(*[column.to_pylist() for column in fast.columns], strict=True)) == _rounded(expected)
+
+
+def test_only_the_named_columns_and_the_matching_rows_are_read(published_lake):
+    lake = Lake(published_lake)
+    result = lake.sql(
+        "select pays, dette_pib_pct from gold.gold_mart_uemoa_convergence where annee = 2024 and pays in ('SEN', 'CIV')"
+    )
+    assert sorted(result["pays"]) == ["CIV", "SEN"]
+    (scan,) = lake.last_scans
+    assert sorted(scan["colonnes"]) == ["annee", "dette_pib_pct", "pays"]
+    assert scan["filtre"] == "annee = 2024 et pays in ('SEN', 'CIV')"
+    total = lake.load("gold.gold_mart_uemoa_convergence").scan().to_arrow().num_rows
+    assert scan["lignes_lues"] == 2 < total
+    # a disjunction is not pushed down, and the answer is still right
+    either = lake.sql("select count(*) as n from gold.gold_mart_uemoa_convergence where annee = 2024 or pays = 'SEN'")
+    assert lake.last_scans[0]["filtre"] == "aucun"
+    assert int(either["n"][0]) == 8 + total // 8 - 1
+
+
+def test_time_travel_by_snapshot_and_by_instant_matches_spark(published_lake, spark):
+    lake = Lake(published_lake)
+    table = f"{published_lake.get('BRONZE_NAMESPACE')}.indicateurs_economiques_uemoa"
+    first = lake.load(table).snapshots()[0]
+    sql = f"select date_publication, count(*) as n from {table} group by 1 order by 1"
+    by_snapshot = lake.sql(sql, snapshots={table: first.snapshot_id})
+    spark_rows = spark.sql(sql.replace(f"from {table}", f"from {table} VERSION AS OF {first.snapshot_id}")).collect()
+    assert by_snapshot["n"].tolist() == [row.n for row in spark_rows]
+    assert [str(d) for d in by_snapshot["date_publication"]] == ["2025-03-31"]  # before the revised vintage
+    now = lake.sql(sql)
+    assert [str(d) for d in now["date_publication"]] == ["2025-03-31", "2025-06-30"]
+    from datetime import UTC, datetime
+
+    at_first = datetime.fromtimestamp(first.timestamp_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert lake.sql(sql, as_of=at_first)["n"].tolist() == by_snapshot["n"].tolist()
+    with pytest.raises(FastReadError, match="snapshot 42 inconnu"):
+        lake.sql(sql, snapshots={table: 42})
+
+
+def test_make_sql_prints_a_table_and_what_it_read(published_lake):
+    result = run_cli(
+        "sql",
+        "select pays, dette_pib_pct from gold.gold_mart_uemoa_convergence where annee = 2024",
+        **_lake_env(published_lake),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SEN" in result.stdout and "dette_pib_pct" in result.stdout
+    assert "8 ligne(s) en" in result.stdout and "gold.gold_mart_uemoa_convergence@" in result.stdout
+    listing = run_cli("sql", **_lake_env(published_lake))
+    assert listing.returncode == 0 and "gold (8)" in listing.stdout, listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["select * from gold.inconnue"], "table inconnue : gold.inconnue (tables de gold :"),
+        (["selec 1 from gold.gold_mart_uemoa_convergence"], "SQL invalide : "),
+        (["drop table gold.gold_mart_uemoa_convergence"], "seules les requêtes SELECT sont acceptées"),
+        (["select colonne_absente from gold.gold_mart_uemoa_convergence"], "SQL invalide : Binder Error"),
+        (["select * from gold.gold_mart_uemoa_convergence", "--snapshot", "abc"], "un identifiant numérique"),
+        (["select * from gold.gold_mart_uemoa_convergence", "--as-of", "hier"], "instant illisible"),
+    ],
+)
+def test_bad_queries_get_one_french_line(args, message, published_lake):
+    result = run_cli("sql", *args, **_lake_env(published_lake))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ERREUR : ") and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- JupyterLab ----------------------------------------------------------------------------
+def test_make_notebook_serves_jupyterlab_with_a_token_offline_and_down_stops_it(running_stack):
+    jupyter = service_named("jupyter")
+    result = run_cli("notebook", timeout=180)
+    try:
+        assert result.returncode == 0, result.stderr
+        url = jupyter.user_url(running_stack)
+        assert url in result.stdout
+        base = running_stack.jupyter_url
+        assert base.startswith("http://127.0.0.1:")
+        token = {"Authorization": f"token {running_stack.jupyter_token}"}
+        assert requests.get(f"{base}/api/status", timeout=10).status_code == 403
+        assert requests.get(f"{base}/api/status", headers=token, timeout=10).status_code == 200
+        specs = requests.get(f"{base}/api/kernelspecs", headers=token, timeout=10).json()
+        assert specs["default"] == KERNEL_NAME and KERNEL_NAME in specs["kernelspecs"]
+        assert requests.get(f"{base}/lab/api/news", headers=token, timeout=10).json()["news"] == []
+        # started in the background: a second `make notebook` finds it running
+        again = run_cli("notebook", timeout=60)
+        assert again.returncode == 0 and "déjà démarré" in again.stdout, again.stdout
+    finally:
+        down = run_cli("down", "jupyter", timeout=60)
+    assert down.returncode == 0 and "jupyter: arrêté" in down.stdout, down.stdout
+    assert jupyter.process(running_stack).state() == "stopped"
+    assert not port_answers(running_stack.jupyter_host, running_stack.jupyter_port)
+
+
+def test_a_busy_jupyter_port_gets_the_one_line_error(running_stack):
+    import socket
+
+    with socket.socket() as squatter:
+        squatter.bind((running_stack.jupyter_host, running_stack.jupyter_port))
+        squatter.listen()
+        result = run_cli("notebook", timeout=60)
+    assert result.returncode == 1
+    assert "le port" in result.stderr and "LAKEHOUSE_JUPYTER_PORT" in result.stderr, result.stderr
