@@ -14,6 +14,7 @@ it was at that instant). Only SELECT queries are accepted: this path never write
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ COMPARISONS = {
     "COMPARE_LESSTHANOREQUALTO": "<=",
     "COMPARE_GREATERTHANOREQUALTO": ">=",
 }
+SCAN_CACHE_ENTRIES = 32
 MIRRORED = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
@@ -244,9 +246,15 @@ def _timestamp_ms(value: str | datetime) -> int:
 class Lake:
     """A read-only view of the lakehouse for notebooks and `make sql`: `sql()`, `table()`, `tables()`."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, cache_scans: int = SCAN_CACHE_ENTRIES) -> None:
         self.settings = settings or load_settings()
         self._catalog: Any = None
+        self._duckdb: Any = None
+        # A snapshot never changes: what a scan of (table, snapshot, columns, filter) read is kept for
+        # the next query (LRU, `cache_scans` entries; 0 = no cache). The current snapshot is still
+        # asked from the catalog at every query, so a new commit is always seen.
+        self._scans: OrderedDict[tuple, Any] = OrderedDict()
+        self.cache_scans = cache_scans
         self.last_scans: list[dict[str, Any]] = []  # what the last query read, for the curious
 
     # catalog ----------------------------------------------------------------------
@@ -297,6 +305,10 @@ class Lake:
                 known = []
             hint = f" (tables de {namespace} : {', '.join(t.split('.', 1)[1] for t in known)})" if known else ""
             raise FastReadError(f"table inconnue : {identifier}{hint}") from None
+        except OSError as error:  # requests' connection errors are OSErrors
+            raise ServiceUnavailable(
+                f"catalogue Iceberg REST injoignable sur {self.settings.catalog_uri} : {first_line(error)}"
+            ) from None
 
     def _snapshot(self, table: Any, identifier: str, snapshot_id: int | None, as_of: Any) -> int | None:
         if snapshot_id is not None:
@@ -343,7 +355,9 @@ class Lake:
         if not shape.tables:
             raise FastReadError("la requête ne lit aucune table du lakehouse (ex. : select * from gold.<table>)")
         wanted = {k.lower(): v for k, v in (snapshots or {}).items()}
-        connection = duckdb.connect()
+        if self._duckdb is None:
+            self._duckdb = duckdb.connect()
+        connection, views, aliases = self._duckdb, [], []
         self.last_scans = []
         try:
             for position, ref in enumerate(shape.tables):
@@ -355,42 +369,55 @@ class Lake:
                 else:
                     selected = tuple(f.name for f in schema.fields if f.name.lower() in shape.columns)
                     selected = selected or (schema.fields[0].name,)  # count(*): the narrowest read we can ask
-                snapshot = self._snapshot(
-                    table, resolved.identifier, wanted.pop(resolved.identifier, wanted.pop(ref.name, None)), as_of
-                )
+                asked = wanted.pop(resolved.identifier, wanted.pop(ref.name, None))
+                snapshot = self._snapshot(table, resolved.identifier, asked, as_of)
+                if snapshot is None and table.current_snapshot() is not None:
+                    snapshot = table.current_snapshot().snapshot_id
                 row_filter, described = _row_filter(shape.conjuncts if len(shape.tables) == 1 else [], schema)
-                scan = table.scan(
-                    row_filter=row_filter,
-                    selected_fields=selected,
-                    snapshot_id=snapshot,
-                )
-                data = scan.to_arrow()
+                data, cached = self._scan(table, snapshot, selected, row_filter, described)
                 self.last_scans.append(
                     {
                         "table": resolved.identifier,
-                        "snapshot_id": snapshot
-                        or (table.current_snapshot().snapshot_id if table.current_snapshot() else None),
+                        "snapshot_id": snapshot,
                         "colonnes": list(selected),
                         "filtre": described,
                         "lignes_lues": data.num_rows,
+                        "cache": cached,
                     }
                 )
                 alias = f"__lake_{position}"
                 connection.register(alias, data)
+                aliases.append(alias)
                 connection.execute(f'create schema if not exists "{resolved.schema}"')
-                connection.execute(
-                    f'create or replace view "{resolved.schema}"."{resolved.name}" as select * from {alias}'
-                )
+                views.append(f'"{resolved.schema}"."{resolved.name}"')
                 if not ref.schema:
-                    connection.execute(f'create or replace view main."{ref.name}" as select * from {alias}')
+                    views.append(f'main."{ref.name}"')
+                for view in views[-2 if not ref.schema else -1 :]:
+                    connection.execute(f"create or replace view {view} as select * from {alias}")
             if wanted:
                 raise FastReadError(f"snapshot demandé pour une table absente de la requête : {', '.join(wanted)}")
             try:
                 return connection.sql(sql).to_arrow_table()
             except duckdb.Error as error:
                 raise FastReadError(f"SQL invalide : {first_line(error)}") from None
-        finally:
-            connection.close()
+        finally:  # nothing of this query stays visible to the next one
+            for view in views:
+                connection.execute(f"drop view if exists {view}")
+            for alias in aliases:
+                connection.unregister(alias)
+
+    def _scan(self, table: Any, snapshot: int | None, selected: tuple, row_filter: Any, described: str):
+        """(Arrow data, True if it came from the cache) of one pushed-down scan."""
+        key = (table.metadata.table_uuid, snapshot, selected, described)
+        if key in self._scans:
+            self._scans.move_to_end(key)
+            return self._scans[key], True
+        data = table.scan(row_filter=row_filter, selected_fields=selected, snapshot_id=snapshot).to_arrow()
+        if self.cache_scans > 0:
+            self._scans[key] = data
+            while len(self._scans) > self.cache_scans:
+                self._scans.popitem(last=False)
+        return data, False
 
     def sql(self, sql: str, snapshots: Mapping[str, int] | None = None, as_of: str | datetime | None = None) -> Any:
         """Run one SELECT; the result as a pandas DataFrame (see `sql_arrow` for Arrow)."""

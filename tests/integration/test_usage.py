@@ -95,6 +95,22 @@ def test_only_the_named_columns_and_the_matching_rows_are_read(published_lake):
     either = lake.sql("select count(*) as n from gold.gold_mart_uemoa_convergence where annee = 2024 or pays = 'SEN'")
     assert lake.last_scans[0]["filtre"] == "aucun"
     assert int(either["n"][0]) == 8 + total // 8 - 1
+    # the same scan of the same snapshot comes from the cache
+    lake.sql(
+        "select pays, dette_pib_pct from gold.gold_mart_uemoa_convergence where annee = 2024 and pays in ('SEN', 'CIV')"
+    )
+    assert lake.last_scans[0]["cache"] is True
+
+
+def test_a_new_commit_is_seen_at_once_despite_the_scan_cache(running_stack, spark):
+    spark.sql("CREATE OR REPLACE TABLE lakehouse.default.fr_cache (n INT) USING iceberg")
+    spark.sql("INSERT INTO lakehouse.default.fr_cache VALUES (1)")
+    lake = Lake(running_stack)
+    assert lake.sql('select count(*) as n from "default".fr_cache')["n"][0] == 1
+    assert lake.sql('select count(*) as n from "default".fr_cache')["n"][0] == 1 and lake.last_scans[0]["cache"]
+    spark.sql("INSERT INTO lakehouse.default.fr_cache VALUES (2)")
+    assert lake.sql('select count(*) as n from "default".fr_cache')["n"][0] == 2
+    assert lake.last_scans[0]["cache"] is False
 
 
 def test_time_travel_by_snapshot_and_by_instant_matches_spark(published_lake, spark):
@@ -183,3 +199,12 @@ def test_a_busy_jupyter_port_gets_the_one_line_error(running_stack):
         result = run_cli("notebook", timeout=60)
     assert result.returncode == 1
     assert "le port" in result.stderr and "LAKEHOUSE_JUPYTER_PORT" in result.stderr, result.stderr
+
+
+def test_make_sql_says_when_the_catalog_is_down(running_stack):
+    result = run_cli(
+        "sql", "select 1 from gold.gold_mart_uemoa_convergence", LAKEHOUSE_CATALOG_URI="http://127.0.0.1:9"
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERREUR : catalogue Iceberg REST injoignable sur http://127.0.0.1:9"), result.stderr
+    assert "Traceback" not in result.stderr
