@@ -424,6 +424,22 @@ class Lake:
         return self.sql_arrow(sql, snapshots=snapshots, as_of=as_of).to_pandas()
 
 
+def parse_snapshots(values: Iterable[str], sql: str) -> dict[str, int]:
+    """`ID` (the query reads one table) or `table=ID`, repeatable (`make sql SNAPSHOT=...`)."""
+    snapshots: dict[str, int] = {}
+    for value in values:
+        table, _, raw = str(value).rpartition("=")
+        if not table:
+            tables = query_shape(sql).tables
+            if len(tables) != 1:
+                raise FastReadError(f"SNAPSHOT={value} : la requête lit {len(tables)} tables, écrivez table=ID")
+            table = tables[0].identifier if tables[0].schema else tables[0].name
+        if not raw.strip().isdigit():
+            raise FastReadError(f"snapshot {raw!r} : un identifiant numérique est attendu (voir `make snapshots`)")
+        snapshots[table.strip().lower()] = int(raw)
+    return snapshots
+
+
 def query(sql: str, **options: Any) -> Any:
     """Shortcut for notebooks: `query("select ... from gold.t")` → pandas DataFrame."""
     return Lake().sql(sql, **options)

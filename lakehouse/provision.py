@@ -22,6 +22,7 @@ GENERATED = {
     "LAKEHOUSE_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
     "LAKEHOUSE_BCEAO_API_KEY": lambda: "bceao-" + secrets.token_urlsafe(24),
     "LAKEHOUSE_JUPYTER_TOKEN": lambda: secrets.token_hex(24),
+    "LAKEHOUSE_SQL_TOKEN": lambda: secrets.token_hex(24),
 }
 
 

@@ -2,7 +2,7 @@
 
 Tests and benchmarks never touch the developer's stack (`.lakehouse/`, default ports):
 each throwaway stack gets a settings file in a folder of its own, with every port
-shifted to a base number (`port_base + 1` ... `+ 9`, gRPC ports `+ 10000`).
+shifted to a base number (`port_base + 1` ... `+ 10`, gRPC ports `+ 10000`).
 
 Every port, gRPC included, must stay below the kernel's ephemeral range (32768 by
 default): a port in that range can be taken at any moment by an outgoing connection of
@@ -18,7 +18,7 @@ from pathlib import Path
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings, load_settings
 
-PORTS_PER_STACK = 9
+PORTS_PER_STACK = 10
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
@@ -60,6 +60,8 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
         "LAKEHOUSE_BCEAO_API_PORT": str(port_base + 8),
         "LAKEHOUSE_JUPYTER_PORT": str(port_base + 9),
         "LAKEHOUSE_JUPYTER_TOKEN": secrets.token_hex(16),
+        "LAKEHOUSE_SQL_PORT": str(port_base + 10),
+        "LAKEHOUSE_SQL_TOKEN": secrets.token_hex(16),
         "LAKEHOUSE_STANDIN_USERS": "200",
         "LAKEHOUSE_STANDIN_EVENTS": "2000",
         "LAKEHOUSE_SPARK_UI_ENABLED": "false",

@@ -1,11 +1,12 @@
-"""The local services of the lakehouse: SeaweedFS (S3 + Iceberg REST catalog), the Spark Thrift Server, JupyterLab."""
+"""The local services: SeaweedFS (S3 + Iceberg REST catalog), Spark Thrift Server, JupyterLab, fast read server."""
 
 from lakehouse.services.base import Service, ServiceError
 from lakehouse.services.jupyter import JupyterLab
 from lakehouse.services.seaweedfs import SeaweedFS
+from lakehouse.services.sql_server import SqlServer
 from lakehouse.services.thrift import ThriftServer
 
-ALL_SERVICES: tuple[Service, ...] = (SeaweedFS(), ThriftServer(), JupyterLab())
+ALL_SERVICES: tuple[Service, ...] = (SeaweedFS(), ThriftServer(), JupyterLab(), SqlServer())
 
 
 def service_named(name: str) -> Service:
@@ -16,4 +17,13 @@ def service_named(name: str) -> Service:
     raise ServiceError(f"service inconnu {name!r} (services : {known})")
 
 
-__all__ = ["ALL_SERVICES", "JupyterLab", "SeaweedFS", "Service", "ServiceError", "ThriftServer", "service_named"]
+__all__ = [
+    "ALL_SERVICES",
+    "JupyterLab",
+    "SeaweedFS",
+    "Service",
+    "SqlServer",
+    "ServiceError",
+    "ThriftServer",
+    "service_named",
+]

@@ -141,8 +141,18 @@ def test_make_sql_prints_a_table_and_what_it_read(published_lake):
     assert result.returncode == 0, result.stderr
     assert "SEN" in result.stdout and "dette_pib_pct" in result.stdout
     assert "8 ligne(s) en" in result.stdout and "gold.gold_mart_uemoa_convergence@" in result.stdout
+    # the server stays warm: the same query again is answered from the scan cache
+    again = run_cli(
+        "sql",
+        "select pays, dette_pib_pct from gold.gold_mart_uemoa_convergence where annee = 2024",
+        **_lake_env(published_lake),
+    )
+    assert again.returncode == 0 and "en cache" in again.stdout, again.stdout
+    assert service_named("sql").process(published_lake).state() == "running"
     listing = run_cli("sql", **_lake_env(published_lake))
     assert listing.returncode == 0 and "gold (8)" in listing.stdout, listing.stdout
+    down = run_cli("down", "sql")
+    assert down.returncode == 0 and "sql: arrêté" in down.stdout, down.stdout
 
 
 @pytest.mark.parametrize(
