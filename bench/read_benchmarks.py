@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench.runner import Benchmark, Samples
+from bench.stack_benchmarks import _timed
 from lakehouse import stack
 from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import hive_connection
@@ -47,12 +48,6 @@ def _timed_runs(action, runs: int) -> list[float]:
         action()
         timings.append(time.perf_counter() - started)
     return timings
-
-
-def _first_call(action) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def _thrift_reader(settings):
@@ -107,7 +102,7 @@ def read_gold() -> Samples:
         first_calls = []
         for _ in range(3):
             stack.down(settings, ["sql"], progress=lambda _: None)
-            first_calls.append(_first_call(cli))
+            first_calls.append(_timed(cli))
         samples["make sql, premier appel (démarre le serveur)"] = first_calls
     finally:
         stack.down(base, progress=lambda _: None)

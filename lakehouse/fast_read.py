@@ -22,6 +22,7 @@ from typing import Any
 
 from lakehouse.core.clients import ServiceUnavailable, iceberg_catalog
 from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.instants import parse_utc_instant
 from lakehouse.core.settings import Settings, load_settings
 
 # The three analyst queries of the `read_gold` bench and of notebook 04 (Spark and DuckDB accept them as is).
@@ -233,7 +234,7 @@ def _row_filter(conjuncts: Iterable[tuple[str, str, Any]], schema: Any) -> tuple
 def _timestamp_ms(value: str | datetime) -> int:
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.strip().replace(" ", "T"))
+            value = parse_utc_instant(value)
         except ValueError:
             raise FastReadError(
                 f"instant illisible {value!r} : attendu AAAA-MM-JJ ou AAAA-MM-JJ HH:MM[:SS] (UTC)"

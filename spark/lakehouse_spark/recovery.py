@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.instants import parse_utc_instant
 from lakehouse.core.reporting import Reporter
 from lakehouse_spark.maintenance import call_procedure
 from lakehouse_spark.table_stats import check_table, qualified
@@ -144,9 +145,8 @@ def rollback(
 def parse_timestamp(text: str) -> datetime:
     """'2026-11-23 10:00:00' or ISO 8601; without a zone, UTC."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_utc_instant(text)
     except ValueError:
         raise RollbackRefused(
             f"TIMESTAMP={text!r} illisible : écrivez par exemple TIMESTAMP='2026-11-23 10:00:00' (UTC)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
