@@ -24,6 +24,7 @@ from lakehouse.core.clients import ServiceUnavailable, iceberg_catalog
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.instants import parse_utc_instant
 from lakehouse.core.settings import Settings, load_settings
+from lakehouse.fast_scan import PLAN_CACHE_ENTRIES, SnapshotScanner
 
 # The three analyst queries of the `read_gold` bench and of notebook 04 (Spark and DuckDB accept them as is).
 ANALYST_QUERIES = {
@@ -244,10 +245,23 @@ def _timestamp_ms(value: str | datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+def _schema_at(table: Any, snapshot_id: int | None) -> Any:
+    """The schema a read sees: the current one, or the one a time-travel snapshot was written with (as Spark)."""
+    if snapshot_id is None:
+        return table.schema()
+    schema_id = table.snapshot_by_id(snapshot_id).schema_id
+    return table.schemas().get(schema_id, table.schema()) if schema_id is not None else table.schema()
+
+
 class Lake:
     """A read-only view of the lakehouse for notebooks and `make sql`: `sql()`, `table()`, `tables()`."""
 
-    def __init__(self, settings: Settings | None = None, cache_scans: int = SCAN_CACHE_ENTRIES) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        cache_scans: int = SCAN_CACHE_ENTRIES,
+        cache_plans: int = PLAN_CACHE_ENTRIES,
+    ) -> None:
         self.settings = settings or load_settings()
         self._catalog: Any = None
         self._duckdb: Any = None
@@ -256,6 +270,7 @@ class Lake:
         # asked from the catalog at every query, so a new commit is always seen.
         self._scans: OrderedDict[tuple, Any] = OrderedDict()
         self.cache_scans = cache_scans
+        self._scanner = SnapshotScanner(cache_plans)  # file lists of a snapshot, kept the same way
         self.last_scans: list[dict[str, Any]] = []  # what the last query read, for the curious
 
     # catalog ----------------------------------------------------------------------
@@ -364,18 +379,19 @@ class Lake:
             for position, ref in enumerate(shape.tables):
                 resolved = self._resolve(ref)
                 table = self.load(resolved.identifier)
-                schema = table.schema()
+                asked = wanted.pop(resolved.identifier, wanted.pop(ref.name, None))
+                travel = self._snapshot(table, resolved.identifier, asked, as_of)  # None: the current state
+                schema = _schema_at(table, travel)
                 if shape.all_columns:
                     selected: tuple[str, ...] = ("*",)
                 else:
                     selected = tuple(f.name for f in schema.fields if f.name.lower() in shape.columns)
                     selected = selected or (schema.fields[0].name,)  # count(*): the narrowest read we can ask
-                asked = wanted.pop(resolved.identifier, wanted.pop(ref.name, None))
-                snapshot = self._snapshot(table, resolved.identifier, asked, as_of)
-                if snapshot is None and table.current_snapshot() is not None:
-                    snapshot = table.current_snapshot().snapshot_id
+                current = table.current_snapshot()
+                snapshot = travel if travel is not None else current.snapshot_id if current else None
                 row_filter, described = _row_filter(shape.conjuncts if len(shape.tables) == 1 else [], schema)
-                data, cached = self._scan(table, snapshot, selected, row_filter, described)
+                key = (table.metadata.table_uuid, snapshot, schema.schema_id, selected, described)
+                data, reader = self._scan(key, table, travel, selected, row_filter, described)
                 self.last_scans.append(
                     {
                         "table": resolved.identifier,
@@ -383,7 +399,8 @@ class Lake:
                         "colonnes": list(selected),
                         "filtre": described,
                         "lignes_lues": data.num_rows,
-                        "cache": cached,
+                        "cache": reader == "cache",
+                        "lecteur": reader,
                     }
                 )
                 alias = f"__lake_{position}"
@@ -407,18 +424,17 @@ class Lake:
             for alias in aliases:
                 connection.unregister(alias)
 
-    def _scan(self, table: Any, snapshot: int | None, selected: tuple, row_filter: Any, described: str):
-        """(Arrow data, True if it came from the cache) of one pushed-down scan."""
-        key = (table.metadata.table_uuid, snapshot, selected, described)
+    def _scan(self, key: tuple, table: Any, travel: int | None, selected: tuple, row_filter: Any, described: str):
+        """(Arrow data, where it came from: "cache", "fichiers entiers" or "pyiceberg") of one scan."""
         if key in self._scans:
             self._scans.move_to_end(key)
-            return self._scans[key], True
-        data = table.scan(row_filter=row_filter, selected_fields=selected, snapshot_id=snapshot).to_arrow()
+            return self._scans[key], "cache"
+        data, reader = self._scanner.scan(table, travel, selected, row_filter, described)
         if self.cache_scans > 0:
             self._scans[key] = data
             while len(self._scans) > self.cache_scans:
                 self._scans.popitem(last=False)
-        return data, False
+        return data, reader
 
     def sql(self, sql: str, snapshots: Mapping[str, int] | None = None, as_of: str | datetime | None = None) -> Any:
         """Run one SELECT; the result as a pandas DataFrame (see `sql_arrow` for Arrow)."""

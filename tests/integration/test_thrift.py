@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from lakehouse.core.clients import hive_query
+from lakehouse.core.java import jdk_tool
+from lakehouse.services import service_named
 from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
@@ -41,3 +45,26 @@ def test_dbt_connects_over_thrift_with_the_rendered_profile(running_stack):
     assert result.returncode == 0, result.stdout[-3000:]
     assert f"port: {running_stack.thrift_port}" in result.stdout
     assert "All checks passed" in result.stdout
+
+
+def _instances(pid: int, class_name: str) -> int:
+    """Objects of one class in a JVM's heap, live or not yet collected (`jcmd GC.class_histogram`)."""
+    histogram = subprocess.run(
+        [str(jdk_tool("jcmd")), str(pid), "GC.class_histogram"], capture_output=True, text=True, timeout=60
+    ).stdout
+    return sum(int(line.split()[1]) for line in histogram.splitlines() if line.split()[-1:] == [class_name])
+
+
+@pytest.mark.skipif(jdk_tool("jcmd") is None, reason="jcmd absent (JRE seul)")
+def test_sessions_share_one_s3a_filesystem_without_impersonation(running_stack):
+    # With Hive's default doAs, each session had its own S3A filesystem, closed with the session while
+    # Iceberg's shared threads could still be uploading through it: a dbt build then hung forever.
+    pid = service_named("thrift").process(running_stack).pid()
+    hive_query(running_stack, "CREATE TABLE IF NOT EXISTS bronze.rt_sessions (n INT) USING iceberg")
+    hive_query(running_stack, "INSERT INTO bronze.rt_sessions VALUES (0)")
+    before = _instances(pid, "org.apache.hadoop.fs.s3a.S3AFileSystem")
+    for n in range(1, 4):  # one session each: write, read, close
+        hive_query(running_stack, f"INSERT INTO bronze.rt_sessions VALUES ({n})")
+    assert hive_query(running_stack, "SELECT count(*) FROM bronze.rt_sessions")[0][0] >= 4
+    assert _instances(pid, "org.apache.hadoop.fs.s3a.S3AFileSystem") == before >= 1
+    assert _instances(pid, "org.apache.hive.service.cli.session.HiveSessionImplwithUGI") == 0

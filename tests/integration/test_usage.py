@@ -90,7 +90,8 @@ def test_only_the_named_columns_and_the_matching_rows_are_read(published_lake):
     assert sorted(scan["colonnes"]) == ["annee", "dette_pib_pct", "pays"]
     assert scan["filtre"] == "annee = 2024 et pays in ('SEN', 'CIV')"
     total = lake.load("gold.gold_mart_uemoa_convergence").scan().to_arrow().num_rows
-    assert scan["lignes_lues"] == 2 < total
+    assert scan["lignes_lues"] == 8 < total  # only the annee=2024 file is read (8 countries); DuckDB keeps 2
+    assert scan["lecteur"] == "fichiers entiers"
     # a disjunction is not pushed down, and the answer is still right
     either = lake.sql("select count(*) as n from gold.gold_mart_uemoa_convergence where annee = 2024 or pays = 'SEN'")
     assert lake.last_scans[0]["filtre"] == "aucun"
@@ -111,6 +112,46 @@ def test_a_new_commit_is_seen_at_once_despite_the_scan_cache(running_stack, spar
     spark.sql("INSERT INTO lakehouse.default.fr_cache VALUES (2)")
     assert lake.sql('select count(*) as n from "default".fr_cache')["n"][0] == 2
     assert lake.last_scans[0]["cache"] is False
+
+
+def test_whole_file_reads_follow_iceberg_field_ids_and_leave_deletes_to_pyiceberg(running_stack, spark):
+    table = "lakehouse.default.fr_scan"
+    spark.sql(
+        f"CREATE OR REPLACE TABLE {table} (id INT, nom STRING, montant DECIMAL(10,2)) USING iceberg "
+        "TBLPROPERTIES ('format-version'='2', 'write.delete.mode'='merge-on-read')"
+    )
+    spark.sql(f"INSERT INTO {table} VALUES (1, 'Bénin', 1.50), (2, 'Mali', 2.25)")
+    spark.sql(f"INSERT INTO {table} VALUES (3, 'Niger', NULL)")
+    lake = Lake(running_stack, cache_scans=0)
+    query = 'select * from "default".fr_scan order by 1'
+
+    def read() -> tuple[list[tuple], str, list[str]]:
+        result = lake.sql_arrow(query)
+        rows = list(zip(*[column.to_pylist() for column in result.columns], strict=True))
+        return rows, lake.last_scans[0]["lecteur"], [str(field.type) for field in result.schema]
+
+    rows, reader, types = read()
+    assert reader == "fichiers entiers" and types == ["int32", "string", "decimal128(10, 2)"]
+    assert rows == [(1, "Bénin", Decimal("1.50")), (2, "Mali", Decimal("2.25")), (3, "Niger", None)]
+    # a promoted type is cast, the files stay as written
+    spark.sql(f"ALTER TABLE {table} ALTER COLUMN id TYPE BIGINT")
+    rows, reader, types = read()
+    assert reader == "fichiers entiers" and types[0] == "int64" and [r[0] for r in rows] == [1, 2, 3]
+    # a renamed column: the files hold the old name, pyiceberg maps it by field id
+    spark.sql(f"ALTER TABLE {table} RENAME COLUMN nom TO libelle")
+    rows, reader, _ = read()
+    assert reader == "pyiceberg" and [r[1] for r in rows] == ["Bénin", "Mali", "Niger"]
+    assert lake.sql_arrow('select libelle from "default".fr_scan where id = 2').column(0).to_pylist() == ["Mali"]
+    # a position delete file: pyiceberg applies it
+    spark.sql(
+        f"CREATE OR REPLACE TABLE {table} TBLPROPERTIES ('format-version'='2', "
+        "'write.delete.mode'='merge-on-read') "
+        "AS SELECT /*+ REPARTITION(1) */ * FROM VALUES (1, 'a'), (2, 'b') AS t(id, nom)"
+    )
+    assert read()[1] == "fichiers entiers"
+    spark.sql(f"DELETE FROM {table} WHERE id = 1")
+    rows, reader, _ = read()
+    assert reader == "pyiceberg" and rows == [(2, "b")]
 
 
 def test_time_travel_by_snapshot_and_by_instant_matches_spark(published_lake, spark):
