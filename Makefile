@@ -12,6 +12,8 @@ AIRBYTE_VENV := .venv-airbyte
 AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 CLI := $(PY) -m lakehouse
+# FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
+FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
 .PHONY: help setup up down status beeline notebook sql ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
@@ -33,8 +35,8 @@ $(AIRBYTE_STAMP): ingestion/requirements-airbyte.txt
 
 ##@ Démarrer
 
-run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin) ; silver et gold publiés après audit ; AUDIT=0 sans audit
-	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(CLI) run
+run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin), seulement ce qui a changé ; FULL=1 refait tout ; AUDIT=0 sans audit
+	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(FULL_RUN) $(CLI) run
 
 setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, crée conf/lakehouse.env
 	@$(CLI) setup
@@ -56,8 +58,8 @@ settings: setup ## Les réglages effectifs et leur origine (secrets masqués)
 ingest: setup ## Connecteur Airbyte pour chaque flux (STREAMS=... pour choisir) → Parquet + Snappy dans S3 (bronze/)
 	@$(CLI) ingest $(STREAMS)
 
-register: setup ## Fichiers déposés → tables Iceberg de lakehouse.bronze, une seule fois par fichier, puis réconciliation
-	@$(CLI) register $(STREAMS)
+register: setup ## Fichiers déposés → tables Iceberg de lakehouse.bronze, une seule fois par fichier, puis réconciliation ; sans Spark si rien de neuf (FULL=1 : toujours)
+	@$(FULL_RUN) $(CLI) register $(STREAMS)
 
 reconcile: setup ## Vérifie fichiers déposés = registre + quarantaine, et les lignes de chaque fichier dans bronze
 	@$(CLI) reconcile $(STREAMS)

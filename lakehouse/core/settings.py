@@ -222,6 +222,12 @@ class Settings:
     def maintenance_namespaces(self) -> list[str]:
         return self._list("MAINTENANCE_NAMESPACES")
 
+    # -- Pipeline ---------------------------------------------------------------------------------
+    @property
+    def full_run(self) -> bool:
+        """Every step redoes all its work, changed or not (`make run FULL=1`)."""
+        return self.get_bool("FULL_RUN")
+
     # -- Data quality and Write-Audit-Publish ----------------------------------------------------
     @property
     def audit_enabled(self) -> bool:

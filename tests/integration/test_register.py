@@ -20,8 +20,10 @@ from lakehouse_ingestion.arrow_schema import columns_from_json_schema
 from lakehouse_ingestion.connector import MANIFEST
 from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_ingestion.parquet_parts import PartWriter
+from lakehouse_spark.bronze_job import run_register
 from lakehouse_spark.reconcile import ReconciliationFailed, reconcile
 from lakehouse_spark.register import FAIL_AFTER_VARIABLE, SimulatedCrash, register
+from lakehouse_spark.register_precheck import nothing_to_register
 from tests.cli_runner import run_cli
 from tests.private_lake import private_lake
 
@@ -141,6 +143,41 @@ def test_first_run_registers_everything_and_a_second_run_changes_nothing(bronze,
     assert again["raw_users"].already_registered == 3
     assert {t: snapshots(spark, table(bronze, t)) for t in before} == before
     reconcile(spark, bronze, ["indicateurs_economiques_uemoa", "raw_users"], out=quiet)
+
+
+def test_nothing_new_is_decided_without_spark_and_bronze_is_still_checked(bronze, spark, tmp_path):
+    stream = "raw_users"
+    land(bronze, stream, users(0, 12), tmp_path, parts=3)
+    assert nothing_to_register(bronze, [stream], quiet) is None  # first run: no ledger yet
+    register(spark, bronze, [stream], quiet)
+    lines: list[str] = []
+    [result] = run_register(bronze, [stream], lines.append)
+    assert (result.files, result.already_registered) == (0, 3)
+    assert lines[0] == "aucun nouveau fichier déposé : Spark n'est pas démarré", lines
+    assert (
+        "  raw_users: OK — 3 fichiers déposés = 3 enregistrés + 0 en quarantaine ; "
+        "12 lignes dans bronze pour 12 attendues"
+    ) in lines
+    # a new file, then a bronze table that no longer matches its ledger: Spark runs
+    land(bronze, stream, users(12, 2), tmp_path)
+    assert nothing_to_register(bronze, [stream], quiet) is None
+    register(spark, bronze, [stream], quiet)
+    assert nothing_to_register(bronze, [stream], quiet) is not None
+    spark.sql(f"DELETE FROM {table(bronze, stream)} WHERE user_id = 'u0000003'")
+    assert nothing_to_register(bronze, [stream], quiet) is None
+    lines.clear()
+    with pytest.raises(ReconciliationFailed):
+        run_register(bronze, [stream], lines.append)
+    assert any("4 lignes dans le fichier, 3 dans bronze" in line for line in lines), lines
+    # FULL=1: Spark runs even when nothing changed
+    spark.sql(
+        f"INSERT INTO {table(bronze, stream)} SELECT * FROM {table(bronze, stream)} VERSION AS OF "
+        f"{snapshots(spark, table(bronze, stream))[-2]} WHERE user_id = 'u0000003'"
+    )
+    assert nothing_to_register(bronze, [stream], quiet) is not None
+    lines.clear()
+    run_register(bronze.with_values(LAKEHOUSE_FULL_RUN="true"), [stream], lines.append)
+    assert "réconciliation :" in lines and not any("Spark n'est pas démarré" in line for line in lines)
 
 
 def test_bad_files_go_to_quarantine_with_reasons_while_good_files_register(bronze, spark, tmp_path):

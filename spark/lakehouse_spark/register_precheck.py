@@ -1,0 +1,98 @@
+"""Decide without Spark that `make register` has nothing to do, and prove bronze is still whole.
+
+A daily run usually finds no new landed file. Starting Spark to learn that costs ~15 s. This check
+answers from the object store and the Iceberg metadata only: an S3 listing per stream, and the
+ledger and quarantine tables read through pyiceberg.
+
+There is nothing to do when both hold for every stream:
+1. every landed object (key + ETag) is in the ledger or in quarantine;
+2. the bronze table's current snapshot holds exactly the rows the ledger says its files had
+   (`total-records` of the snapshot summary = the sum of the ledger's `row_count`).
+
+Check 2 is the metadata form of `make reconcile`: a lost ledger commit, a doubled or missing file, or a
+rollback changes the total. When any check fails, or cannot be made (first run, catalog error), the
+answer is None and the Spark job runs as before: it registers, recovers, and reconciles file by file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse.core.clients import iceberg_catalog
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import Settings
+from lakehouse.core.streams import selected_streams
+from lakehouse_spark.bronze_tables import LEDGER, REJECTED, qualified
+from lakehouse_spark.landed_files import list_landed
+from lakehouse_spark.register import StreamResult
+
+
+def _rows(catalog: Any, identifier: str, columns: tuple[str, ...]) -> list[dict] | None:
+    from pyiceberg.exceptions import NoSuchTableError
+
+    try:
+        table = catalog.load_table(identifier)
+    except NoSuchTableError:
+        return None
+    return table.scan(selected_fields=columns).to_arrow().to_pylist()
+
+
+def _total_records(catalog: Any, identifier: str) -> int | None:
+    from pyiceberg.exceptions import NoSuchTableError
+
+    try:
+        snapshot = catalog.load_table(identifier).current_snapshot()
+    except NoSuchTableError:
+        return None
+    if snapshot is None:
+        return 0
+    summary = snapshot.summary.additional_properties if snapshot.summary else {}
+    if any(int(summary.get(key, "0")) for key in ("total-position-deletes", "total-equality-deletes")):
+        return None  # deleted rows are not subtracted from total-records: only Spark can count
+    total = summary.get("total-records")
+    return int(total) if total is not None else None
+
+
+def nothing_to_register(
+    settings: Settings, streams: list[str] | None = None, out: Reporter = print
+) -> list[StreamResult] | None:
+    """The per-stream results of a run with nothing new (and prints them), or None when Spark must run."""
+    streams = selected_streams(streams)
+    namespace = settings.get("BRONZE_NAMESPACE")
+    try:
+        catalog = iceberg_catalog(settings)
+        ledger = _rows(catalog, f"{namespace}.{LEDGER}", ("object_key", "etag", "row_count", "target_table"))
+        quarantine = _rows(catalog, f"{namespace}.{REJECTED}", ("object_key", "etag"))
+        if ledger is None or quarantine is None:
+            return None  # first run: the Spark job creates them
+        registered = {(row["object_key"], row["etag"]) for row in ledger}
+        quarantined = {(row["object_key"], row["etag"]) for row in quarantine}
+        results, checks = [], []
+        for stream in streams:
+            landed = list_landed(settings, stream)
+            if any(obj.identity not in registered and obj.identity not in quarantined for obj in landed):
+                return None  # something new
+            table = qualified(settings, stream)
+            expected = sum(row["row_count"] or 0 for row in ledger if row["target_table"] == table)
+            found = _total_records(catalog, f"{namespace}.{stream}")
+            if found is None and expected == 0:
+                found = 0  # nothing ever registered for this stream
+            if found != expected:
+                return None  # let the Spark job reconcile file by file and say what differs
+            result = StreamResult(stream)
+            result.already_registered = sum(obj.identity in registered for obj in landed)
+            result.still_quarantined = sum(obj.identity in quarantined for obj in landed)
+            results.append(result)
+            checks.append(
+                f"{stream}: OK — {len(landed)} fichiers déposés = {result.already_registered} enregistrés + "
+                f"{result.still_quarantined} en quarantaine ; {found} lignes dans bronze pour {expected} attendues"
+            )
+    except Exception:  # catalog or S3 trouble: the Spark job reports it in its own words
+        return None
+    out("aucun nouveau fichier déposé : Spark n'est pas démarré")
+    for result in results:
+        out(result.line())
+    out("réconciliation (métadonnées : registre, quarantaine, total-records du snapshot courant) :")
+    for line in checks:
+        out(f"  {line}")
+    return results
