@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from lakehouse import stack
 from lakehouse.core.clients import iceberg_catalog
-from lakehouse.core.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter, indented
 from lakehouse.core.settings import Settings
 
@@ -56,30 +57,57 @@ def _register(settings: Settings) -> str:
 
 
 def _dbt_build(settings: Settings) -> str:
+    from lakehouse.build_state import save_build_state, unchanged_since_last_build
+
+    if not settings.full_run:
+        unchanged = unchanged_since_last_build(settings)
+        if unchanged:
+            return unchanged
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
 
-        return audited_build(settings, out=STEP_DETAIL)
-    from lakehouse.dbt_runner import dbt_build
+        summary = audited_build(settings, out=STEP_DETAIL)
+    else:
+        from lakehouse.dbt_runner import dbt_build
 
-    return dbt_build(settings)
+        summary = dbt_build(settings)
+    save_build_state(settings)
+    return summary
 
 
 def _maintain(settings: Settings) -> str:
+    from lakehouse.core.maintenance_policy import load_policy
     from lakehouse.publication import drop_stale_audit_branches
     from lakehouse_spark.maintenance import JOBS, run_maintenance
+    from lakehouse_spark.maintenance_due import maintenance_due
     from lakehouse_spark.session import get_spark
 
-    reports = run_maintenance(get_spark("lakehouse-maintenance", settings), settings, list(JOBS), out=STEP_DETAIL)
+    policy, now = load_policy(settings.maintenance_policy_file), datetime.now(UTC)
+    skip: dict[str, str] = {}
+    if not settings.full_run:
+        try:
+            decisions = maintenance_due(settings, policy, now)
+        except Exception as error:  # undecidable from the metadata: maintain everything, Spark says what is wrong
+            STEP_DETAIL(f"tables à maintenir non déterminées ({first_line(error)}) : toutes le seront")
+            decisions = []
+        skip = {decision.identifier: decision.reason for decision in decisions if not decision.due}
+        if decisions and len(skip) == len(decisions):
+            for decision in decisions:
+                STEP_DETAIL(f"{decision.identifier} — sautée : {decision.reason}")
+            drop_stale_audit_branches(settings, out=STEP_DETAIL)
+            return f"{len(decisions)} tables inchangées depuis leur maintenance : rien à faire (Spark non démarré)"
+    spark = get_spark("lakehouse-maintenance", settings)
+    reports = run_maintenance(spark, settings, list(JOBS), now=now, policy=policy, out=STEP_DETAIL, skip=skip)
     drop_stale_audit_branches(settings, out=STEP_DETAIL)
     files_before = sum(r.before.data_files for r in reports)
     files_after = sum(r.after.data_files for r in reports if r.after)
     snapshots_before = sum(r.before.snapshots for r in reports)
     snapshots_after = sum(r.after.snapshots for r in reports if r.after)
     orphans = sum(len(r.orphans) for r in reports)
+    skipped = f", {len(skip)} sautées (inchangées)" if skip else ""
     return (
-        f"{len(reports)} tables : {files_before} → {files_after} fichiers de données, {snapshots_before} → "
-        f"{snapshots_after} snapshots, {orphans} fichiers orphelins listés "
+        f"{len(reports)} tables maintenues{skipped} : {files_before} → {files_after} fichiers de données, "
+        f"{snapshots_before} → {snapshots_after} snapshots, {orphans} fichiers orphelins listés "
         "(make remove-orphans APPLY=1 pour les supprimer)"
     )
 

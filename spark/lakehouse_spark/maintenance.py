@@ -13,6 +13,7 @@ could not resolve is reported per table (the other tables are still maintained) 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
+from lakehouse_spark.maintenance_due import record_maintained
 from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
 
 JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
@@ -247,6 +249,13 @@ def maintain_table(
     return report
 
 
+def _record(context: Context, identifier: str, policy: TablePolicy, out: Reporter) -> None:
+    try:
+        record_maintained(context.settings, identifier, policy, context.now)
+    except Exception as error:  # the next run maintains the table again: worth a line, not a failure
+        out(f"  (maintenance non enregistrée dans les propriétés de la table : {first_line(error)})")
+
+
 def run_maintenance(
     spark,
     settings: Settings,
@@ -256,9 +265,15 @@ def run_maintenance(
     now: datetime | None = None,
     policy: MaintenancePolicy | None = None,
     out: Reporter = print,
+    skip: Mapping[str, str] | None = None,
 ) -> list[TableReport]:
     """Run `jobs` (in the safe order) on one table or on every maintained table; raise MaintenanceFailed
-    at the end if any table failed."""
+    at the end if any table failed.
+
+    `skip` maps tables to leave alone to the reason shown (`maintenance_due`: unchanged since their last
+    maintenance). A table maintained with every job and without failure gets its maintenance recorded
+    (`record_maintained`), which is what lets a later run skip it.
+    """
     unknown = [job for job in jobs if job not in JOBS]
     if unknown:
         raise ValueError(f"unknown maintenance jobs: {unknown}")
@@ -270,8 +285,12 @@ def run_maintenance(
         out(f"aucune table dans {', '.join(settings.maintenance_namespaces)}")
     reports, failures = [], []
     for identifier in identifiers:
+        if identifier in (skip or {}):
+            out(f"{identifier} — sautée : {skip[identifier]}")
+            continue
+        table_policy = policy.for_table(identifier)
         try:
-            report = maintain_table(spark, identifier, policy.for_table(identifier), jobs, context, out)
+            report = maintain_table(spark, identifier, table_policy, jobs, context, out)
         except Exception as error:  # the table's metadata could not even be read: report it, go on
             failures.append((identifier, describe_failure(error)))
             out(f"{identifier} — ÉCHEC : {failures[-1][1]}")
@@ -279,6 +298,8 @@ def run_maintenance(
         reports.append(report)
         if report.failure:
             failures.append((identifier, report.failure))
+        elif jobs == list(JOBS):
+            _record(context, identifier, table_policy, out)
     if failures:
         raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{name} : {why}" for name, why in failures))
     return reports

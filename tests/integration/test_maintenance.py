@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lakehouse.core.clients import s3_client
+from lakehouse.core.clients import iceberg_catalog, s3_client
 from lakehouse.core.maintenance_policy import MaintenancePolicy, load_policy
 from lakehouse.core.settings import PROJECT_ROOT
-from lakehouse_spark.maintenance import run_maintenance
+from lakehouse_spark.maintenance import JOBS, run_maintenance
+from lakehouse_spark.maintenance_due import decide
 from lakehouse_spark.recovery import RollbackRefused, history, rollback
 from lakehouse_spark.table_health import table_health
 
@@ -222,3 +223,48 @@ def test_table_health_reports_the_table_and_what_maintain_would_do(spark, runnin
     ]
     assert lines[0] == identifier and "2 snapshots" in lines[1] and "13 fichiers de données" in lines[1]
     assert data_files(spark, identifier) == 13  # read only
+
+
+def test_a_table_unchanged_since_its_maintenance_is_skipped_until_something_is_due(spark, running_stack, namespace):
+    identifier = small_files_table(spark, namespace, "due", files=2, rows_per_file=10)
+    catalog = iceberg_catalog(running_stack)
+    rules = policy(retain_last=2)
+    table_rules, now = rules.for_table(identifier), datetime.now(UTC)
+
+    def decision(at: datetime = now, rules=table_rules):
+        return decide(catalog.load_table(identifier), identifier, rules, at)
+
+    assert decision().due and "jamais" in decision().reason
+    run_maintenance(spark, running_stack, ["compact"], table=identifier, policy=rules, out=quiet)
+    assert decision().due  # one job only: nothing recorded
+    run_maintenance(spark, running_stack, list(JOBS), table=identifier, policy=rules, now=now, out=quiet)
+    skipped = decision()
+    assert not skipped.due and "inchangée depuis la maintenance" in skipped.reason, skipped
+    assert catalog.load_table(identifier).current_snapshot().snapshot_id == current_snapshot(spark, identifier)
+    # each deadline, and each change, makes it due again
+    later = now + timedelta(hours=table_rules.orphan_min_age_hours, minutes=1)
+    assert "orphelins" in decision(later).reason
+    assert "politique" in decision(rules=policy(retain_last=3).for_table(identifier)).reason
+    spark.sql(f"INSERT INTO {identifier} VALUES (999, 'NER', 1.0)")
+    spark.sql(f"INSERT INTO {identifier} VALUES (1000, 'NER', 2.0)")
+    assert "nouveau snapshot" in decision().reason
+    run_maintenance(spark, running_stack, list(JOBS), table=identifier, policy=rules, now=now, out=quiet)
+    assert not decision().due
+    expiry = now + timedelta(hours=table_rules.snapshot_max_age_hours, minutes=1)
+    assert "expiration" in decision(expiry).reason  # 3 snapshots kept > retain_last 2
+    # a skipped table is named with its reason, and nothing is written to it
+    lines: list[str] = []
+    before = current_snapshot(spark, identifier)
+    assert (
+        run_maintenance(
+            spark,
+            running_stack,
+            list(JOBS),
+            table=identifier,
+            policy=rules,
+            out=lines.append,
+            skip={identifier: skipped.reason},
+        )
+        == []
+    )
+    assert lines == [f"{identifier} — sautée : {skipped.reason}"] and current_snapshot(spark, identifier) == before

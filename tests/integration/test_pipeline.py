@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lakehouse import pipeline
+from lakehouse.build_state import unchanged_since_last_build
+from lakehouse.core.clients import iceberg_catalog
 from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
@@ -42,3 +44,34 @@ def test_a_failing_step_stops_the_run_and_is_named(running_stack):
     assert "casse" in str(failed.value) and "fichier illisible" in str(failed.value)
     assert ran == ["premiere"]
     assert out[-1].startswith("[2/3] casse: ÉCHEC")
+
+
+def _every_snapshot(settings) -> dict[str, list[int]]:
+    catalog = iceberg_catalog(settings)
+    return {
+        ".".join(identifier): [s.snapshot_id for s in catalog.load_table(identifier).snapshots()]
+        for (namespace,) in catalog.list_namespaces()
+        for identifier in catalog.list_tables(namespace)
+    }
+
+
+def test_a_run_with_nothing_new_builds_nothing_and_writes_no_snapshot(spark, running_stack):
+    steps = [step for step in pipeline.STEPS if step.name in ("register", "dbt-build", "maintain")]
+    spark.sql("CREATE OR REPLACE TABLE lakehouse.bronze.rt_noop (n INT) USING iceberg")
+    spark.sql("INSERT INTO bronze.rt_noop VALUES (1)")
+    pipeline.run_pipeline(running_stack, steps, out=lambda _: None)  # builds: a bronze table is new
+    before = _every_snapshot(running_stack)
+    lines: list[str] = []
+    pipeline.run_pipeline(running_stack, steps, out=lines.append)
+    assert any("dbt-build: OK" in line and "rien à construire" in line for line in lines), lines
+    assert any("maintain: OK" in line and "Spark non démarré" in line for line in lines), lines
+    assert _every_snapshot(running_stack) == before
+    # what makes the next run build: a changed source, a table added next to the outputs, other settings
+    assert unchanged_since_last_build(running_stack)
+    assert unchanged_since_last_build(running_stack.with_values(LAKEHOUSE_AUDIT="false")) is None
+    spark.sql("CREATE TABLE lakehouse.silver.rt_noop_extra (n INT) USING iceberg")
+    assert unchanged_since_last_build(running_stack) is None
+    spark.sql("DROP TABLE lakehouse.silver.rt_noop_extra")
+    assert unchanged_since_last_build(running_stack)
+    spark.sql("INSERT INTO bronze.rt_noop VALUES (2)")
+    assert unchanged_since_last_build(running_stack) is None
