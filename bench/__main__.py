@@ -11,6 +11,7 @@ from bench.maintenance_benchmarks import BENCHMARKS as MAINTENANCE_BENCHMARKS
 from bench.quality_benchmarks import BENCHMARKS as QUALITY_BENCHMARKS
 from bench.read_benchmarks import BENCHMARKS as READ_BENCHMARKS
 from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
+from bench.run_benchmarks import BENCHMARKS as RUN_BENCHMARKS
 from bench.runner import run_benchmarks
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
 
@@ -22,6 +23,7 @@ BENCHMARKS = (
     + MAINTENANCE_BENCHMARKS
     + QUALITY_BENCHMARKS
     + READ_BENCHMARKS
+    + RUN_BENCHMARKS
 )
 
 

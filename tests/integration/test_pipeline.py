@@ -12,7 +12,16 @@ from tests.cli_runner import run_cli
 pytestmark = pytest.mark.integration
 
 
-def test_run_prints_each_step_and_a_summary_with_row_counts(spark, running_stack):
+def _every_snapshot(settings) -> dict[str, list[int]]:
+    catalog = iceberg_catalog(settings)
+    return {
+        ".".join(identifier): [s.snapshot_id for s in catalog.load_table(identifier).snapshots()]
+        for (namespace,) in catalog.list_namespaces()
+        for identifier in catalog.list_tables(namespace)
+    }
+
+
+def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark, running_stack):
     spark.sql("CREATE OR REPLACE TABLE lakehouse.bronze.rt_summary (n INT) USING iceberg")
     spark.sql("INSERT INTO bronze.rt_summary SELECT id FROM range(1234)")
     # A developer's DBT_TARGET=dev does not divert `make run`: it publishes silver and gold.
@@ -29,6 +38,24 @@ def test_run_prints_each_step_and_a_summary_with_row_counts(spark, running_stack
     namespaces = {row[0] for row in spark.sql("SHOW NAMESPACES").collect()}
     assert not {"dev_silver", "dev_gold"} & namespaces
 
+    # Run again with nothing new: nothing is built, maintained or written.
+    before = _every_snapshot(running_stack)
+    again = run_cli("run", timeout=600, DBT_TARGET="dev")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "aucun nouveau fichier déposé : Spark n'est pas démarré" in again.stdout
+    assert any("dbt-build: OK" in line and "rien à construire" in line for line in again.stdout.splitlines())
+    assert any("maintain: OK" in line and "Spark non démarré" in line for line in again.stdout.splitlines())
+    assert _every_snapshot(running_stack) == before
+    # What makes the next run build: other settings, a table added beside the outputs, a changed source.
+    assert unchanged_since_last_build(running_stack)
+    assert unchanged_since_last_build(running_stack.with_values(LAKEHOUSE_AUDIT="false")) is None
+    spark.sql("CREATE TABLE lakehouse.silver.rt_extra (n INT) USING iceberg")
+    assert unchanged_since_last_build(running_stack) is None
+    spark.sql("DROP TABLE lakehouse.silver.rt_extra")
+    assert unchanged_since_last_build(running_stack)
+    spark.sql("INSERT INTO bronze.rt_summary VALUES (-1)")
+    assert unchanged_since_last_build(running_stack) is None
+
 
 def test_a_failing_step_stops_the_run_and_is_named(running_stack):
     ran = []
@@ -44,34 +71,3 @@ def test_a_failing_step_stops_the_run_and_is_named(running_stack):
     assert "casse" in str(failed.value) and "fichier illisible" in str(failed.value)
     assert ran == ["premiere"]
     assert out[-1].startswith("[2/3] casse: ÉCHEC")
-
-
-def _every_snapshot(settings) -> dict[str, list[int]]:
-    catalog = iceberg_catalog(settings)
-    return {
-        ".".join(identifier): [s.snapshot_id for s in catalog.load_table(identifier).snapshots()]
-        for (namespace,) in catalog.list_namespaces()
-        for identifier in catalog.list_tables(namespace)
-    }
-
-
-def test_a_run_with_nothing_new_builds_nothing_and_writes_no_snapshot(spark, running_stack):
-    steps = [step for step in pipeline.STEPS if step.name in ("register", "dbt-build", "maintain")]
-    spark.sql("CREATE OR REPLACE TABLE lakehouse.bronze.rt_noop (n INT) USING iceberg")
-    spark.sql("INSERT INTO bronze.rt_noop VALUES (1)")
-    pipeline.run_pipeline(running_stack, steps, out=lambda _: None)  # builds: a bronze table is new
-    before = _every_snapshot(running_stack)
-    lines: list[str] = []
-    pipeline.run_pipeline(running_stack, steps, out=lines.append)
-    assert any("dbt-build: OK" in line and "rien à construire" in line for line in lines), lines
-    assert any("maintain: OK" in line and "Spark non démarré" in line for line in lines), lines
-    assert _every_snapshot(running_stack) == before
-    # what makes the next run build: a changed source, a table added next to the outputs, other settings
-    assert unchanged_since_last_build(running_stack)
-    assert unchanged_since_last_build(running_stack.with_values(LAKEHOUSE_AUDIT="false")) is None
-    spark.sql("CREATE TABLE lakehouse.silver.rt_noop_extra (n INT) USING iceberg")
-    assert unchanged_since_last_build(running_stack) is None
-    spark.sql("DROP TABLE lakehouse.silver.rt_noop_extra")
-    assert unchanged_since_last_build(running_stack)
-    spark.sql("INSERT INTO bronze.rt_noop VALUES (2)")
-    assert unchanged_since_last_build(running_stack) is None
