@@ -27,7 +27,7 @@ from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT, load_settings
 from lakehouse_dev.sandbox import write_sandbox_env
 
-PORT_BASE = 22800
+PORT_BASE = 22450
 STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): OK en ([\d.]+) s")
 NEW_SNAPSHOTS = "nouveaux snapshots par exécution (un nombre, pas des secondes)"
 
