@@ -42,4 +42,19 @@ def get_spark(
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    _quiet_loggers(spark)
     return spark
+
+
+# Warnings that say nothing to a user of the lakehouse, raised to ERROR in every session:
+# - S3AInstrumentation, Hadoop 3.3.1: "Closing output stream statistics while data is still marked as
+#   pending upload", then a 10-line statistics dump, for every file written (compaction: one per file);
+#   the upload had completed, only the counter was not updated.
+# - MetricsConfig: no hadoop-metrics2 properties file, which is the intended setup here.
+QUIET_LOGGERS = ("org.apache.hadoop.fs.s3a.S3AInstrumentation", "org.apache.hadoop.metrics2.impl.MetricsConfig")
+
+
+def _quiet_loggers(spark) -> None:
+    jvm = spark.sparkContext._jvm
+    for name in QUIET_LOGGERS:
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, jvm.org.apache.logging.log4j.Level.ERROR)
