@@ -29,14 +29,12 @@ import time
 from pathlib import Path
 
 from bench.runner import Benchmark, Samples
-from bench.stack_benchmarks import _timed
+from bench.stack_benchmarks import _timed, provisioned_env_file, subprocess_env
 from lakehouse import stack
-from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import hive_connection
 from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse.dbt_runner import dbt_build
 from lakehouse.fast_read import ANALYST_QUERIES, Lake
-from lakehouse_dev.sandbox import write_sandbox_env
 
 PORT_BASE = 22650
 READS = int(os.environ.get("BENCH_READS", "9"))
@@ -72,13 +70,10 @@ def _thrift_reader(settings):
 
 def read_gold() -> Samples:
     from bench.quality_benchmarks import _land
-    from lakehouse.core.settings import load_settings
     from lakehouse_spark.session import get_spark
 
     folder = Path(tempfile.mkdtemp(prefix="bench-read-"))
-    env_file = write_sandbox_env(folder, PORT_BASE)
-    base = load_settings(environ={}, env_file=env_file)
-    spark_conf.write_rendered(base, jars.resolve_jars(base, progress=lambda _: None))
+    base, env_file = provisioned_env_file(folder, PORT_BASE)
     samples: Samples = {}
     try:
         stack.up(base, progress=lambda _: None)
@@ -97,9 +92,8 @@ def read_gold() -> Samples:
             samples[f"{name} : {MODES[3]}"] = _timed_runs(lambda sql=sql: reread.sql(sql), READS)
             samples[f"{name} : {MODES[4]}"] = _timed_runs(lambda sql=sql: cold.sql(sql), READS)
         connection.close()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-        env.update(
-            LAKEHOUSE_ENV_FILE=str(env_file),
+        env = subprocess_env(
+            env_file,
             LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"),
             LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
         )

@@ -9,7 +9,6 @@ each run. Derived: the median against the goal, and the number of new snapshots,
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import statistics
@@ -20,12 +19,10 @@ import time
 from pathlib import Path
 
 from bench.runner import Benchmark, Samples
-from bench.stack_benchmarks import RUNS
+from bench.stack_benchmarks import RUNS, provisioned_env_file, subprocess_env
 from lakehouse import stack
-from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import iceberg_catalog
-from lakehouse.core.settings import PROJECT_ROOT, load_settings
-from lakehouse_dev.sandbox import write_sandbox_env
+from lakehouse.core.settings import PROJECT_ROOT
 
 PORT_BASE = 22450
 STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): OK en ([\d.]+) s")
@@ -56,11 +53,8 @@ def _make_run(env: dict[str, str]) -> tuple[float, dict[str, float]]:
 
 def run_noop() -> Samples:
     folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
-    env_file = write_sandbox_env(folder, PORT_BASE)
-    settings = load_settings(environ={}, env_file=env_file)
-    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env["LAKEHOUSE_ENV_FILE"] = str(env_file)
+    settings, env_file = provisioned_env_file(folder, PORT_BASE)
+    env = subprocess_env(env_file)
     samples: Samples = {"premier make run (échantillon)": []}
     try:
         first, _ = _make_run(env)

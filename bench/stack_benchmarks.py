@@ -17,7 +17,7 @@ from bench.runner import Benchmark, Samples
 from lakehouse import stack
 from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import hive_connection
-from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.core.settings import PROJECT_ROOT, Settings, load_settings
 from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -47,6 +47,21 @@ def _provisioned(folder: Path, **extra: str):
     return settings
 
 
+def provisioned_env_file(folder: Path, port_base: int) -> tuple[Settings, Path]:
+    """A throwaway stack's settings file (what a subprocess reads through LAKEHOUSE_ENV_FILE), its
+    settings, and its Spark configuration rendered."""
+    env_file = write_sandbox_env(folder, port_base)
+    settings = load_settings(environ={}, env_file=env_file)
+    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    return settings, env_file
+
+
+def subprocess_env(env_file: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a subprocess on a throwaway stack: none of the shell's LAKEHOUSE_* settings."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
+    return {**env, "LAKEHOUSE_ENV_FILE": str(env_file), **overrides}
+
+
 def up_cold_start() -> Samples:
     samples: Samples = {"seaweedfs: démarrage à froid → sain": [], "thrift: démarrage à froid → SELECT 1": []}
     for _ in range(RUNS):
@@ -67,10 +82,8 @@ def up_cold_start() -> Samples:
 def spark_session_start() -> Samples:
     """A new Python process that builds the session and runs one Iceberg query (fresh JVM each time)."""
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as folder:
-        env_file = write_sandbox_env(Path(folder), PORT_BASE)
-        settings = _provisioned(Path(folder))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-        env["LAKEHOUSE_ENV_FILE"] = str(env_file)
+        settings, env_file = provisioned_env_file(Path(folder), PORT_BASE)
+        env = subprocess_env(env_file)
         code = (
             "from lakehouse_spark.session import get_spark; s = get_spark('bench');"
             " s.sql('show namespaces').collect(); s.stop()"
