@@ -1,10 +1,20 @@
-"""Benchmark `run_noop`: `make run` again with nothing new (issue 13: at most 15 s, and 0 new snapshots).
+"""Benchmarks of `make run` as a scheduler calls it every day (issue 13).
 
-On a throwaway stack, `python -m lakehouse run` (what `make run` calls, Python start included) runs once
-on the sample data from the API stand-in: stack, ingest, register, audited dbt build, maintenance. Then it
-runs `RUNS` more times with nothing new. Each of these runs is timed as a whole and step by step (from
+`run_noop`: `make run` again with nothing new (at most 15 s, and 0 new snapshots). On a throwaway
+stack, `python -m lakehouse run` (what `make run` calls, Python start included) runs once on the
+sample data from the API stand-in: stack, ingest, register, audited dbt build, maintenance. Then it runs
+`RUNS` more times with nothing new. Each of these runs is timed as a whole and step by step (from
 its own progress lines). The snapshots of every table of every namespace are listed before and after
 each run. Derived: the median against the goal, and the number of new snapshots, which must be 0.
+
+`run_increment`: a daily increment (at most 45 s, and gold equal to a full rebuild). On another
+throwaway stack, the API stand-in runs in this process with the sample data (1,000 users, 20,000
+events) and the first publication vintage; `make run` runs once. Then, `RUNS` times, the stand-in
+gets one more day of events (12,343 events: one every 7 s), 3 users updated, and, the first time only,
+the second vintage, which revises 2024 T3 and T4 of four countries (the stand-in has two vintages, so
+only one increment can carry a revision: it is reported on its own line). Each `make run` is timed as
+a whole and step by step. At the end, every silver and gold table is read, then rebuilt from scratch
+(`dbt build --full-refresh`) and read again: the number of tables whose rows differ must be 0.
 """
 
 from __future__ import annotations
@@ -18,13 +28,21 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
+
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, provisioned_env_file, subprocess_env
 from lakehouse import stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.dbt_runner import dbt_command
 
 PORT_BASE = 22450
+INCREMENT_PORT_BASE = 22550
+EVENTS_PER_DAY = 86_400 // 7
+INCREMENT_WITH_REVISION = "incrément : 1 jour d'événements, 3 utilisateurs, millésime révisé"
+INCREMENT = "incrément : 1 jour d'événements, 3 utilisateurs"
+DIFFERENT_TABLES = "tables silver/gold ≠ reconstruction complète (un nombre, pas des secondes)"
 STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): OK en ([\d.]+) s")
 NEW_SNAPSHOTS = "nouveaux snapshots par exécution (un nombre, pas des secondes)"
 
@@ -39,10 +57,14 @@ def _every_snapshot(settings) -> set[tuple[str, int]]:
     }
 
 
-def _make_run(env: dict[str, str]) -> tuple[float, dict[str, float]]:
+def _make_run(env: dict[str, str], *arguments: str) -> tuple[float, dict[str, float]]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "lakehouse", "run"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "lakehouse", "run", *arguments],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -85,11 +107,80 @@ def noop_against_goal(samples: Samples) -> dict[str, float]:
     }
 
 
+def _published_rows(settings) -> dict[str, pa.Table]:
+    """Every silver and gold table's rows on main, sorted on every column (order-free comparison)."""
+    catalog = iceberg_catalog(settings)
+    tables = {}
+    for namespace in settings.audited_namespaces:
+        for identifier in catalog.list_tables(namespace):
+            rows = catalog.load_table(identifier).scan().to_arrow()
+            tables[".".join(identifier)] = rows.sort_by([(name, "ascending") for name in rows.column_names])
+    return tables
+
+
+def run_increment() -> Samples:
+    from lakehouse_dev.api_server import ApiState, start_api_server
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-increment-"))
+    settings, env_file = provisioned_env_file(folder, INCREMENT_PORT_BASE)
+    state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=1000, events=20_000)
+    samples: Samples = {"premier make run (échantillon, millésime 1)": []}
+    try:
+        with start_api_server(state) as server:
+            env = subprocess_env(env_file, LAKEHOUSE_BCEAO_API_URL=server.url)
+            samples["premier make run (échantillon, millésime 1)"].append(_make_run(env)[0])
+            for day in range(1, RUNS + 1):
+                state.append_events(EVENTS_PER_DAY)
+                state.touch_users(3, f"2026-01-{day:02d}T08:00:00Z")
+                label = INCREMENT
+                if day == 1:
+                    state.vintage, label = 2, INCREMENT_WITH_REVISION
+                elapsed, steps = _make_run(env)
+                samples.setdefault(label, []).append(elapsed)
+                for name, seconds in steps.items():
+                    samples.setdefault(f"  {'révision' if day == 1 else 'incrément'} : étape {name}", []).append(
+                        seconds
+                    )
+        incremental = _published_rows(settings)
+        command, dbt_env, cwd = dbt_command(settings, ["build", "--full-refresh", "--no-use-colors"])
+        rebuilt = subprocess.run(command, env=dbt_env, cwd=cwd, capture_output=True, text=True)
+        if rebuilt.returncode != 0:
+            raise RuntimeError(f"dbt build --full-refresh en échec :\n{rebuilt.stdout[-3000:]}")
+        full = _published_rows(settings)
+        different = sorted(name for name in full if name not in incremental or not full[name].equals(incremental[name]))
+        if different:
+            print(f"   tables différentes d'une reconstruction complète : {', '.join(different)}")
+        samples[DIFFERENT_TABLES] = [float(len(different) + len(set(incremental) - set(full)))]
+    finally:
+        stack.down(settings, progress=lambda _: None)
+        shutil.rmtree(folder, ignore_errors=True)
+    return samples
+
+
+def increment_against_goal(samples: Samples) -> dict[str, float]:
+    figures = {
+        "incrément avec millésime révisé (s) — objectif ≤ 45": round(
+            statistics.median(samples[INCREMENT_WITH_REVISION]), 1
+        ),
+        "tables silver/gold différentes d'une reconstruction complète (objectif 0)": sum(samples[DIFFERENT_TABLES]),
+    }
+    if INCREMENT in samples:
+        figures["incrément sans révision (s) — objectif ≤ 45"] = round(statistics.median(samples[INCREMENT]), 1)
+    return figures
+
+
 BENCHMARKS = [
     Benchmark(
         "run_noop",
         "make run relancé sans rien de neuf (Python compris), total et par étape, et snapshots créés",
         run_noop,
         derive=noop_against_goal,
+    ),
+    Benchmark(
+        "run_increment",
+        "make run après un jour d'événements, 3 utilisateurs modifiés et un millésime révisé ; gold comparé "
+        "à une reconstruction complète",
+        run_increment,
+        derive=increment_against_goal,
     ),
 ]

@@ -55,11 +55,24 @@ def failed_nodes(run_results: Path) -> list[str]:
     return lines
 
 
-def dbt_build(settings: Settings, audit_branch: str | None = None) -> str:
+def dbt_build(
+    settings: Settings,
+    audit_branch: str | None = None,
+    select: tuple[str, ...] = (),
+    state_dir: Path | None = None,
+) -> str:
     """`dbt build` (seeds, models, tests) of silver and gold, whatever DBT_TARGET says, on main or, with
-    `audit_branch`, on that Iceberg branch; return a one-line summary or raise DbtFailed."""
+    `audit_branch`, on that Iceberg branch; return a one-line summary or raise DbtFailed.
+
+    With `select`, only those dbt selectors (e.g. `source:bceao.raw_events+`, `state:modified+`, the
+    latter comparing with the manifest in `state_dir`) and the tests of what they select."""
     target = AUDIT_TARGET if audit_branch else PUBLISHED_TARGET
-    command, env, cwd = dbt_command(settings, ["build", "--no-use-colors", "--target", target])
+    arguments = ["build", "--no-use-colors", "--target", target]
+    if select:
+        arguments += ["--select", *select]
+    if state_dir is not None:
+        arguments += ["--state", str(state_dir)]
+    command, env, cwd = dbt_command(settings, arguments)
     if audit_branch:
         env["LAKEHOUSE_AUDIT_BRANCH"] = audit_branch
     result = subprocess.run(command, env=env, cwd=cwd)

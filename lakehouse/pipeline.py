@@ -57,20 +57,26 @@ def _register(settings: Settings) -> str:
 
 
 def _dbt_build(settings: Settings) -> str:
-    from lakehouse.build_state import save_build_state, unchanged_since_last_build
+    from lakehouse.build_state import plan_build, save_build_state
 
-    if not settings.full_run:
-        unchanged = unchanged_since_last_build(settings)
-        if unchanged:
-            return unchanged
+    plan = None if settings.full_run else plan_build(settings)
+    if plan is not None:
+        if plan.nothing:
+            return plan.reason
+        STEP_DETAIL(
+            f"construction complète : {plan.reason}"
+            if plan.whole
+            else f"construction partielle ({plan.reason}) : dbt build --select {' '.join(plan.select)}"
+        )
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
 
-        summary = audited_build(settings, out=STEP_DETAIL)
+        summary = audited_build(settings, out=STEP_DETAIL, plan=plan)
     else:
         from lakehouse.dbt_runner import dbt_build
 
-        summary = dbt_build(settings)
+        partial = plan is not None and not plan.whole
+        summary = dbt_build(settings, select=plan.select, state_dir=plan.state_dir) if partial else dbt_build(settings)
     save_build_state(settings)
     return summary
 
@@ -84,6 +90,7 @@ def _maintain(settings: Settings) -> str:
 
     policy, now = load_policy(settings.maintenance_policy_file), datetime.now(UTC)
     skip: dict[str, str] = {}
+    only: dict[str, tuple[str, ...]] = {}
     if not settings.full_run:
         try:
             decisions = maintenance_due(settings, policy, now)
@@ -91,13 +98,16 @@ def _maintain(settings: Settings) -> str:
             STEP_DETAIL(f"tables à maintenir non déterminées ({first_line(error)}) : toutes le seront")
             decisions = []
         skip = {decision.identifier: decision.reason for decision in decisions if not decision.due}
+        only = {decision.identifier: decision.jobs for decision in decisions if decision.due}
         if decisions and len(skip) == len(decisions):
             for decision in decisions:
                 STEP_DETAIL(f"{decision.identifier} — sautée : {decision.reason}")
             drop_stale_audit_branches(settings, out=STEP_DETAIL)
             return f"{len(decisions)} tables inchangées depuis leur maintenance : rien à faire (Spark non démarré)"
     spark = get_spark("lakehouse-maintenance", settings)
-    reports = run_maintenance(spark, settings, list(JOBS), now=now, policy=policy, out=STEP_DETAIL, skip=skip)
+    reports = run_maintenance(
+        spark, settings, list(JOBS), now=now, policy=policy, out=STEP_DETAIL, skip=skip, only=only
+    )
     drop_stale_audit_branches(settings, out=STEP_DETAIL)
     files_before = sum(r.before.data_files for r in reports)
     files_after = sum(r.after.data_files for r in reports if r.after)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from lakehouse.build_state import BuildPlan
 from lakehouse.core import branches
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError
@@ -73,19 +74,29 @@ def start_audit(settings: Settings) -> AuditRecord:
     return record
 
 
-def audited_build(settings: Settings, out: Reporter = print) -> str:
-    """dbt build on an audit branch, then the quality gate, then publication; one-line summary."""
+def audited_build(settings: Settings, out: Reporter = print, plan: BuildPlan | None = None) -> str:
+    """dbt build on an audit branch, then the quality gate, then publication; one-line summary.
+    With a `plan` that selects, only the selected models are rebuilt on the branch; the other tables
+    keep their main snapshot there, and publication moves only the tables that changed."""
     from lakehouse.dbt_runner import DbtFailed, dbt_build
 
     record = start_audit(settings)
     out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
     try:
-        dbt_summary = dbt_build(settings, audit_branch=record.branch)
+        dbt_summary = (
+            dbt_build(settings, audit_branch=record.branch, select=plan.select, state_dir=plan.state_dir)
+            if plan is not None and not plan.whole
+            else dbt_build(settings, audit_branch=record.branch)
+        )
     except DbtFailed as error:
         return _fail(settings, record, [f"dbt : {line}" for line in error.lines] or [str(error)])
     out(f"dbt build sur la branche : {dbt_summary}")
     moves = _moves(settings, record)
-    outcomes = run_quality_gate(settings, record.branch, out)
+    # A partial build leaves the other tables on their main snapshot: one that already passed its suites
+    # is not validated again. A whole build (suites changed, first build, FULL=1) validates everything.
+    moved = {f"{move.namespace}.{move.name}" for move in moves}
+    untouched = frozenset(set(record.baseline) - moved) if plan is not None and not plan.whole else frozenset()
+    outcomes = run_quality_gate(settings, record.branch, out, reuse_passed=untouched)
     blocking = [o.line() for o in outcomes if o.blocking]
     for warning in (o for o in outcomes if not o.success and not o.blocking):
         out(f"avertissement ({warning.severity}) : {warning.line()}")
@@ -98,8 +109,11 @@ def audited_build(settings: Settings, out: Reporter = print) -> str:
     )
 
 
-def run_quality_gate(settings: Settings, branch: str | None, out: Reporter = silent) -> list:
-    """GX suites: silver and gold on the branch (blocking), bronze on main (reported); recorded."""
+def run_quality_gate(
+    settings: Settings, branch: str | None, out: Reporter = silent, reuse_passed: frozenset[str] = frozenset()
+) -> list:
+    """GX suites: silver and gold on the branch (blocking), bronze on main (reported); recorded.
+    Tables of `reuse_passed` whose snapshot already passed its suite are not validated again."""
     from lakehouse_spark.quality import new_run_id, record_outcomes, run_suites
     from lakehouse_spark.session import get_spark
 
@@ -108,7 +122,7 @@ def run_quality_gate(settings: Settings, branch: str | None, out: Reporter = sil
     # Bronze is read on main and reported, never blocking; a snapshot already validated is skipped.
     outcomes = run_suites(spark, settings, ["bronze"], None, out=out, skip_validated=branch is not None)
     record_outcomes(spark, settings, outcomes, run_id, None)
-    audited = run_suites(spark, settings, QUALITY_LAYERS_ON_BRANCH, branch, out=out)
+    audited = run_suites(spark, settings, QUALITY_LAYERS_ON_BRANCH, branch, out=out, reuse_passed=reuse_passed)
     record_outcomes(spark, settings, audited, run_id, branch)
     return outcomes + audited
 

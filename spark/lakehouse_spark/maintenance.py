@@ -22,10 +22,10 @@ from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse_spark.maintenance_due import record_maintained
+from lakehouse_spark.maintenance_due import ALL_JOBS, record_maintained
 from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
 
-JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
+JOBS = ALL_JOBS  # in the order they run
 _CONFLICT_MARKERS = ("ValidationException", "CommitFailedException", "CommitStateUnknownException", "Cannot commit")
 _ORPHANS_SHOWN = 10
 
@@ -249,9 +249,9 @@ def maintain_table(
     return report
 
 
-def _record(context: Context, identifier: str, policy: TablePolicy, out: Reporter) -> None:
+def _record(context: Context, identifier: str, policy: TablePolicy, out: Reporter, orphans_checked: bool) -> None:
     try:
-        record_maintained(context.settings, identifier, policy, context.now)
+        record_maintained(context.settings, identifier, policy, context.now, orphans_checked)
     except Exception as error:  # the next run maintains the table again: worth a line, not a failure
         out(f"  (maintenance non enregistrée dans les propriétés de la table : {first_line(error)})")
 
@@ -266,12 +266,15 @@ def run_maintenance(
     policy: MaintenancePolicy | None = None,
     out: Reporter = print,
     skip: Mapping[str, str] | None = None,
+    only: Mapping[str, tuple[str, ...]] | None = None,
 ) -> list[TableReport]:
     """Run `jobs` (in the safe order) on one table or on every maintained table; raise MaintenanceFailed
     at the end if any table failed.
 
     `skip` maps tables to leave alone to the reason shown (`maintenance_due`: unchanged since their last
-    maintenance). A table maintained with every job and without failure gets its maintenance recorded
+    maintenance); `only` maps tables to the subset of `jobs` they are due for (`maintenance_due`: every
+    job but the orphan search while the last one is recent). A table maintained with every job, or with
+    every job but the orphan search, and without failure gets its maintenance recorded
     (`record_maintained`), which is what lets a later run skip it.
     """
     unknown = [job for job in jobs if job not in JOBS]
@@ -289,8 +292,9 @@ def run_maintenance(
             out(f"{identifier} — sautée : {skip[identifier]}")
             continue
         table_policy = policy.for_table(identifier)
+        table_jobs = [job for job in jobs if job in (only or {}).get(identifier, jobs)]
         try:
-            report = maintain_table(spark, identifier, table_policy, jobs, context, out)
+            report = maintain_table(spark, identifier, table_policy, table_jobs, context, out)
         except Exception as error:  # the table's metadata could not even be read: report it, go on
             failures.append((identifier, describe_failure(error)))
             out(f"{identifier} — ÉCHEC : {failures[-1][1]}")
@@ -298,8 +302,10 @@ def run_maintenance(
         reports.append(report)
         if report.failure:
             failures.append((identifier, report.failure))
-        elif jobs == list(JOBS):
-            _record(context, identifier, table_policy, out)
+        elif table_jobs == list(JOBS):
+            _record(context, identifier, table_policy, out, orphans_checked=True)
+        elif table_jobs == [job for job in JOBS if job != "remove-orphans"] and jobs == list(JOBS):
+            _record(context, identifier, table_policy, out, orphans_checked=False)
     if failures:
         raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{name} : {why}" for name, why in failures))
     return reports

@@ -13,7 +13,10 @@ fingerprint of the table's policy. This is a metadata commit; it creates no snap
 - the last orphan check is less than `orphan_min_age_hours` old. A file orphaned since then (by a failed
   write) cannot be removed before it reaches that age anyway.
 
-Every other table is due: never maintained, property unreadable, or any of the above changed.
+Every other table is due: never maintained, property unreadable, or any of the above changed. A table
+due only because it has a new snapshot, a new policy or snapshots to expire, while its last orphan check
+is still recent, is due for every job but the orphan search (`Decision.jobs`); the property keeps the
+time of that last orphan check (`orphans_at`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy
 from lakehouse.core.settings import Settings
 
 PROPERTY = "lakehouse.maintenance.last"
+ALL_JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
+ORPHAN_JOB = "remove-orphans"
+WITHOUT_ORPHANS = tuple(job for job in ALL_JOBS if job != ORPHAN_JOB)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Decision:
     identifier: str
     due: bool
     reason: str  # French, shown to the user
+    jobs: tuple[str, ...] = ()  # the jobs due, in the order they run (empty when not due)
 
 
 def policy_fingerprint(policy: TablePolicy) -> str:
@@ -47,27 +54,31 @@ def _instant(milliseconds: int) -> datetime:
 
 
 def decide(table: Any, identifier: str, policy: TablePolicy, now: datetime) -> Decision:
-    """Due or not, and why, for one pyiceberg table."""
+    """Due or not, which jobs, and why, for one pyiceberg table."""
     try:
         last = json.loads(table.properties.get(PROPERTY, "null"))
         maintained_snapshot, maintained_at = last["snapshot_id"], datetime.fromisoformat(last["at"])
         fingerprint = last["policy"]
+        orphans_at = datetime.fromisoformat(last.get("orphans_at", last["at"]))
     except (TypeError, KeyError, ValueError):
-        return Decision(identifier, True, "jamais maintenue par make maintain")
+        return Decision(identifier, True, "jamais maintenue par make maintain", ALL_JOBS)
+    orphans_due = orphans_at + timedelta(hours=policy.orphan_min_age_hours)
+    reasons = []
     current = table.current_snapshot()
     if (current.snapshot_id if current else None) != maintained_snapshot:
-        return Decision(identifier, True, "nouveau snapshot depuis la dernière maintenance")
+        reasons.append("nouveau snapshot depuis la dernière maintenance")
     if fingerprint != policy_fingerprint(policy):
-        return Decision(identifier, True, "politique de maintenance modifiée")
+        reasons.append("politique de maintenance modifiée")
     snapshots = table.snapshots()
     cutoff = now - timedelta(hours=policy.snapshot_max_age_hours)
     if len(snapshots) > policy.retain_last and min(_instant(s.timestamp_ms) for s in snapshots) < cutoff:
-        return Decision(identifier, True, "des snapshots ont atteint l'âge d'expiration")
-    orphans_due = maintained_at + timedelta(hours=policy.orphan_min_age_hours)
+        reasons.append("des snapshots ont atteint l'âge d'expiration")
     if now >= orphans_due:
-        return Decision(
-            identifier, True, f"dernière recherche d'orphelins il y a plus de {policy.orphan_min_age_hours} h"
-        )
+        reasons.append(f"dernière recherche d'orphelins il y a plus de {policy.orphan_min_age_hours} h")
+        return Decision(identifier, True, reasons[0], ALL_JOBS)
+    if reasons:
+        later = f" ; recherche d'orphelins sautée jusqu'au {orphans_due:%Y-%m-%d %H:%M} UTC"
+        return Decision(identifier, True, reasons[0] + later, WITHOUT_ORPHANS)
     return Decision(
         identifier,
         False,
@@ -91,13 +102,25 @@ def maintenance_due(settings: Settings, policy: MaintenancePolicy, now: datetime
     return sorted(decisions, key=lambda decision: decision.identifier)
 
 
-def record_maintained(settings: Settings, identifier: str, policy: TablePolicy, now: datetime) -> None:
-    """Write `lakehouse.maintenance.last` for a table just maintained with every job."""
+def record_maintained(
+    settings: Settings, identifier: str, policy: TablePolicy, now: datetime, orphans_checked: bool = True
+) -> None:
+    """Write `lakehouse.maintenance.last` for a table just maintained with every job, or with every job
+    but the orphan search (`orphans_checked=False`: the time of the last orphan check is kept)."""
     table = iceberg_catalog(settings).load_table(identifier)
     current = table.current_snapshot()
+    at = now.astimezone(UTC).isoformat(timespec="seconds")
+    orphans_at = at
+    if not orphans_checked:
+        try:
+            previous = json.loads(table.properties.get(PROPERTY, "null"))
+            orphans_at = previous.get("orphans_at", previous["at"])
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return  # no orphan check on record: the next run checks, and records then
     value = {
         "snapshot_id": current.snapshot_id if current else None,
-        "at": now.astimezone(UTC).isoformat(timespec="seconds"),
+        "at": at,
+        "orphans_at": orphans_at,
         "policy": policy_fingerprint(policy),
     }
     with table.transaction() as transaction:

@@ -155,10 +155,13 @@ def run_suites(
     branch: str | None = None,
     out: Reporter = silent,
     skip_validated: bool = False,
+    reuse_passed: frozenset[str] = frozenset(),
 ) -> list[Outcome]:
     """Validate the suites of `layers`; tables that have `branch` are read on it (spark.wap.branch).
     With `skip_validated`, a table whose snapshot already has results in `quality.validation_results`
-    for the same suite is not validated again (its data has not changed)."""
+    for the same suite is not validated again (its data has not changed). A table named in
+    `reuse_passed` ("namespace.table") is not validated again when its snapshot already passed the same
+    suite, every blocking expectation satisfied."""
     great_expectations()
     from great_expectations.core.validation_definition import ValidationDefinition
 
@@ -169,6 +172,7 @@ def run_suites(
     catalog = iceberg_catalog(settings)
     outcomes: list[Outcome] = []
     validated = validated_snapshots(spark, settings) if skip_validated else set()
+    passed = validated_snapshots(spark, settings, passed_only=True) if reuse_passed else set()
     if branch:
         spark.conf.set("spark.wap.branch", branch)
     try:
@@ -183,6 +187,16 @@ def run_suites(
             if (spec.table, snapshot, spec.name) in validated:
                 out(f"{spec.table} : snapshot {snapshot} déjà validé par {spec.name}")
                 continue
+            if spec.table in reuse_passed:
+                same_rows = rows_passed(
+                    loaded, snapshot, {s for t, s, n in passed if (t, n) == (spec.table, spec.name)}
+                )
+                if same_rows is not None:
+                    out(
+                        f"{spec.table} : inchangée par cette construction, mêmes lignes que le snapshot {same_rows} "
+                        f"déjà validé par {spec.name}"
+                    )
+                    continue
             started = datetime.now(UTC)
             dataframe = spark.table(f"{settings.catalog_name}.{spec.table}")
             asset = _dataframe_asset(source, spec.name)
@@ -221,12 +235,28 @@ def run_suites(
     return outcomes
 
 
-def validated_snapshots(spark: Any, settings: Settings) -> set[tuple[str, int, str]]:
-    """(table, snapshot id, suite) already recorded in `quality.validation_results`."""
+def rows_passed(table: Any, snapshot_id: int | None, passed: set[int]) -> int | None:
+    """The snapshot of `passed` whose rows `snapshot_id` holds: itself, or an ancestor it descends from
+    through file rewrites only (compaction and manifest rewrites commit `replace` snapshots)."""
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    while snapshot is not None:
+        if snapshot.snapshot_id in passed:
+            return snapshot.snapshot_id
+        operation = snapshot.summary.operation.value if snapshot.summary else None
+        if operation != "replace" or snapshot.parent_snapshot_id is None:
+            return None
+        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id)
+    return None
+
+
+def validated_snapshots(spark: Any, settings: Settings, passed_only: bool = False) -> set[tuple[str, int, str]]:
+    """(table, snapshot id, suite) already recorded in `quality.validation_results`; with `passed_only`,
+    only those whose every validation satisfied all blocking expectations."""
     table = results_table(settings)
     if not spark.catalog.tableExists(table):
         return set()
-    rows = spark.sql(f"SELECT DISTINCT table_name, snapshot_id, suite FROM {table}").collect()
+    having = f" HAVING count_if(NOT success AND severity = '{BLOCKING}') = 0" if passed_only else ""
+    rows = spark.sql(f"SELECT table_name, snapshot_id, suite FROM {table} GROUP BY 1, 2, 3{having}").collect()
     return {(row[0], row[1], row[2]) for row in rows}
 
 

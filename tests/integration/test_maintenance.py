@@ -248,8 +248,16 @@ def test_a_table_unchanged_since_its_maintenance_is_skipped_until_something_is_d
     spark.sql(f"INSERT INTO {identifier} VALUES (999, 'NER', 1.0)")
     spark.sql(f"INSERT INTO {identifier} VALUES (1000, 'NER', 2.0)")
     assert "nouveau snapshot" in decision().reason
-    run_maintenance(spark, running_stack, list(JOBS), table=identifier, policy=rules, now=now, out=quiet)
+    # the orphan search is recent: every job but that one is due, and its time is kept
+    assert decision().jobs == tuple(job for job in JOBS if job != "remove-orphans")
+    lines = []
+    only = {identifier: decision().jobs}
+    run_maintenance(
+        spark, running_stack, list(JOBS), table=identifier, policy=rules, now=now, out=lines.append, only=only
+    )
+    assert not any("remove-orphans" in line for line in lines) and any("rewrite-manifests" in line for line in lines)
     assert not decision().due
+    assert decision(later).due and decision(later).jobs == tuple(JOBS) and "orphelins" in decision(later).reason
     expiry = now + timedelta(hours=table_rules.snapshot_max_age_hours, minutes=1)
     assert "expiration" in decision(expiry).reason  # 3 snapshots kept > retain_last 2
     # a skipped table is named with its reason, and nothing is written to it

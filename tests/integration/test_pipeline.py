@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lakehouse import pipeline
-from lakehouse.build_state import unchanged_since_last_build
+from lakehouse.build_state import CODE_CHANGED, plan_build
 from lakehouse.core.clients import iceberg_catalog
+from lakehouse.dbt_runner import DBT_DIR
 from tests.cli_runner import run_cli
 
 pytestmark = pytest.mark.integration
@@ -46,15 +47,42 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     assert any("dbt-build: OK" in line and "rien à construire" in line for line in again.stdout.splitlines())
     assert any("maintain: OK" in line and "Spark non démarré" in line for line in again.stdout.splitlines())
     assert _every_snapshot(running_stack) == before
-    # What makes the next run build: other settings, a table added beside the outputs, a changed source.
-    assert unchanged_since_last_build(running_stack)
-    assert unchanged_since_last_build(running_stack.with_values(LAKEHOUSE_AUDIT="false")) is None
+    # What makes the next run build, and how much of it.
+    assert plan_build(running_stack).nothing
+    assert plan_build(running_stack.with_values(LAKEHOUSE_AUDIT="false")).whole
     spark.sql("CREATE TABLE lakehouse.silver.rt_extra (n INT) USING iceberg")
-    assert unchanged_since_last_build(running_stack) is None
+    assert plan_build(running_stack).whole
     spark.sql("DROP TABLE lakehouse.silver.rt_extra")
-    assert unchanged_since_last_build(running_stack)
-    spark.sql("INSERT INTO bronze.rt_summary VALUES (-1)")
-    assert unchanged_since_last_build(running_stack) is None
+    assert plan_build(running_stack).nothing
+    spark.sql("INSERT INTO bronze.rt_summary VALUES (-1)")  # a bronze table that no model reads
+    assert plan_build(running_stack).nothing
+    model = DBT_DIR / "models" / "marts" / "gold" / "fct_events_enriched.sql"
+    original = model.read_text()
+    try:
+        model.write_text(original + "\n-- commentaire\n")
+        plan = plan_build(running_stack)
+        assert (plan.whole, plan.select) == (False, (CODE_CHANGED,)) and plan.state_dir is not None
+    finally:
+        model.write_text(original)
+
+    # New events only: the models downstream of raw_events are built, the other tables keep their snapshot
+    # and are not validated again, and gold holds every event once.
+    before = _every_snapshot(running_stack)
+    events = int(running_stack.get("STANDIN_EVENTS"))
+    gold_before = spark.sql("SELECT count(*) FROM gold.fct_events_enriched").collect()[0][0]
+    increment = run_cli("run", timeout=600, LAKEHOUSE_STANDIN_EVENTS=str(events + 500))
+    assert increment.returncode == 0, increment.stdout + increment.stderr
+    assert "dbt build --select source:bceao.raw_events+" in increment.stdout, increment.stdout
+    assert "gold.gold_mart_uemoa_convergence : inchangée par cette construction" in increment.stdout
+    after = _every_snapshot(running_stack)
+    changed = {t for t in after if after[t] != before.get(t) and t.split(".")[0] in ("silver", "gold")}
+    assert changed == {"silver.stg_events", "gold.fct_events_enriched"}, increment.stdout
+    bronze_events, gold_rows, gold_events = spark.sql(
+        "SELECT (SELECT count(DISTINCT event_id) FROM bronze.raw_events), "
+        "(SELECT count(*) FROM gold.fct_events_enriched), "
+        "(SELECT count(DISTINCT event_id) FROM gold.fct_events_enriched)"
+    ).collect()[0]
+    assert bronze_events == gold_rows == gold_events == gold_before + 500
 
 
 def test_a_failing_step_stops_the_run_and_is_named(running_stack):
