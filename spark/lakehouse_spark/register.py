@@ -22,14 +22,16 @@ import json
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lakehouse.core.clients import s3_filesystem
+from lakehouse.core.clients import s3_client, s3_filesystem
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.core.streams import load_streams, selected_streams
+from lakehouse_spark import small_batches
 from lakehouse_spark.bronze_tables import (
     BATCH_PROPERTY,
     FILES_PROPERTY,
@@ -44,6 +46,7 @@ from lakehouse_spark.bronze_tables import (
 from lakehouse_spark.landed_files import LandedObject, Rejection, inspect, list_landed
 from lakehouse_spark.schema_drift import DriftPlan, IncompatibleSchema, plan_for
 
+INSPECT_THREADS = 16  # footers of new files read at the same time
 FAIL_AFTER_VARIABLE = "LAKEHOUSE_REGISTER_FAIL_AFTER"  # test-only: simulate a crash after a commit
 
 
@@ -174,8 +177,10 @@ def _frame(
     columns: dict[str, str],
     batch_id: str,
     registered_at: datetime,
+    staged: str | None = None,
 ):
-    """One DataFrame of all accepted files, cast to the table's columns, with lineage."""
+    """One DataFrame of all accepted files, cast to the table's columns, with lineage. With `staged`,
+    the rows of every accepted file are read from that one staging object (`small_batches`)."""
     from pyspark.sql import functions as F
 
     bucket = settings.landing_bucket
@@ -183,16 +188,23 @@ def _frame(
     for obj, info in accepted:
         by_schema.setdefault(str(info.schema), []).append(obj)
     etags = spark.createDataFrame([(obj.key, obj.etag) for obj, _ in accepted], "_k string, _source_etag string")
+    if staged:
+        raws = [spark.read.parquet(f"s3a://{bucket}/{staged}")]
+    else:
+        raws = [
+            spark.read.parquet(*[f"s3a://{bucket}/{obj.key}" for obj in objects]).withColumn(
+                "_k", F.regexp_replace(F.col("_metadata.file_path"), f"^s3a?://{bucket}/", "")
+            )
+            for objects in by_schema.values()
+        ]
     frames = []
-    for objects in by_schema.values():
-        raw = spark.read.parquet(*[f"s3a://{bucket}/{obj.key}" for obj in objects])
+    for raw in raws:
         present = set(raw.columns)
-        keyed = raw.withColumn("_k", F.regexp_replace(F.col("_metadata.file_path"), f"^s3a?://{bucket}/", ""))
         selected = [
             (F.col(f"`{name}`").cast(kind) if name in present else F.lit(None).cast(kind)).alias(name)
             for name, kind in columns.items()
         ]
-        frames.append(keyed.select(*selected, "_k"))
+        frames.append(raw.select(*selected, "_k"))
     frame = frames[0]
     for other in frames[1:]:
         frame = frame.unionByName(other)
@@ -236,8 +248,10 @@ def register_stream(
     plan = DriftPlan()
     accepted, quarantine_rows = [], []
     now = datetime.now(UTC)
-    for obj in new:
-        info = inspect(filesystem, settings.landing_bucket, obj)
+    # Footers are read side by side: each is a few small S3 reads, bound by latency, not by the CPU.
+    with ThreadPoolExecutor(max_workers=INSPECT_THREADS) as pool:
+        infos = list(pool.map(lambda obj: inspect(filesystem, settings.landing_bucket, obj), new))
+    for obj, info in zip(new, infos, strict=True):
         if not isinstance(info, Rejection):
             try:
                 file_plan = plan_for(info.schema, effective)
@@ -259,13 +273,23 @@ def register_stream(
             _evolve(spark, table, plan)
             result.added_columns, result.widened_columns = sorted(plan.add), sorted(plan.widen)
         files = [[obj.key, obj.etag] for obj, _ in accepted]
-        frame = _frame(spark, settings, accepted, effective, batch_id, now)
-        (
-            frame.writeTo(table)
-            .option(f"snapshot-property.{BATCH_PROPERTY}", batch_id)
-            .option(f"snapshot-property.{FILES_PROPERTY}", json.dumps(files))
-            .append()
-        )
+        staged, s3 = None, s3_client(settings)
+        objects = [obj for obj, _ in accepted]
+        if small_batches.worth_staging(objects):
+            key = small_batches.staging_key(batch_id, stream)
+            if small_batches.stage_small_batch(filesystem, s3, settings.landing_bucket, objects, key):
+                staged = key
+        try:
+            frame = _frame(spark, settings, accepted, effective, batch_id, now, staged)
+            (
+                frame.writeTo(table)
+                .option(f"snapshot-property.{BATCH_PROPERTY}", batch_id)
+                .option(f"snapshot-property.{FILES_PROPERTY}", json.dumps(files))
+                .append()
+            )
+        finally:
+            if staged:
+                small_batches.drop_staging(s3, settings.landing_bucket, staged)
         snapshot_id = spark.sql(
             f"SELECT snapshot_id FROM {table}.snapshots WHERE summary['{BATCH_PROPERTY}'] = '{batch_id}'"
         ).collect()[0][0]

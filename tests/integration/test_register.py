@@ -20,6 +20,7 @@ from lakehouse_ingestion.arrow_schema import columns_from_json_schema
 from lakehouse_ingestion.connector import MANIFEST
 from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_ingestion.parquet_parts import PartWriter
+from lakehouse_spark import small_batches
 from lakehouse_spark.bronze_job import run_register
 from lakehouse_spark.reconcile import ReconciliationFailed, reconcile
 from lakehouse_spark.register import FAIL_AFTER_VARIABLE, SimulatedCrash, register
@@ -292,24 +293,34 @@ def test_an_object_landed_again_with_new_content_is_a_new_file(bronze, spark, tm
 def test_a_thousand_small_files_register_in_one_commit(bronze, spark, running_stack):
     stream = "raw_events"
     s3 = LakeStore(bronze).s3
+    etags = {}
     for i in range(1000):
-        body = parquet_bytes(
-            pa.table(
-                {
-                    "event_id": [f"e{i:06d}"],
-                    "user_id": ["u0000001"],
-                    "event_type": ["page_view"],
-                    "occurred_at": pa.array([datetime(2024, 1, 1 + i % 28, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
-                }
-            )
-        )
-        s3.put_object(Bucket=bronze.landing_bucket, Key=f"bronze/{stream}/2026_01_01_{i}_0.parquet", Body=body)
+        columns = {
+            "event_id": [f"e{i:06d}"],
+            "user_id": ["u0000001"],
+            "event_type": ["page_view"],
+            "occurred_at": pa.array([datetime(2024, 1, 1 + i % 28, tzinfo=UTC)], pa.timestamp("us", tz="UTC")),
+        }
+        if i % 100 == 0:  # a column only some files have, as narrow as int32
+            columns["rang"] = pa.array([i], pa.int32())
+        key = f"bronze/{stream}/2026_01_01_{i}_0.parquet"
+        put = s3.put_object(Bucket=bronze.landing_bucket, Key=key, Body=parquet_bytes(pa.table(columns)))
+        etags[key] = put["ETag"].strip('"')
     [result] = register(spark, bronze, [stream], quiet)
-    assert (result.files, result.rows) == (1000, 1000)
+    assert (result.files, result.rows) == (1000, 1000) and result.added_columns == [] and not result.rejected
     name = table(bronze, stream)
     assert len(snapshots(spark, name)) == 1
     assert spark.sql(f"SELECT count(DISTINCT event_id) FROM {name}").collect()[0][0] == 1000
     assert spark.sql(f"SELECT count(*) FROM {name}.partitions").collect()[0][0] == 28  # days(occurred_at)
+    # The rows were gathered into one staging file (small_batches): each keeps the key and etag of its file.
+    rows = spark.sql(f"SELECT event_id, rang, _source_object_key, _source_etag FROM {name}").collect()
+    for row in rows:
+        i = int(row.event_id[1:])
+        assert row._source_object_key == f"bronze/{stream}/2026_01_01_{i}_0.parquet"
+        assert row._source_etag == etags[row._source_object_key]
+        assert row.rang == (i if i % 100 == 0 else None)
+    staging = s3.list_objects_v2(Bucket=bronze.landing_bucket, Prefix=small_batches.STAGING_PREFIX + "/")
+    assert staging.get("KeyCount", 0) == 0
     reconcile(spark, bronze, [stream], out=quiet)
 
 
