@@ -36,6 +36,7 @@ from typing import Any
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import PROJECT_ROOT, Settings
+from lakehouse.core.snapshot_lineage import same_rows_as
 from lakehouse.dbt_runner import DBT_DIR
 
 PROJECT_PARTS = ("dbt_project.yml", "packages.yml", "package-lock.yml", "models", "macros", "seeds", "tests")
@@ -119,13 +120,10 @@ def save_build_state(settings: Settings) -> None:
 
 def _same_rows(table: Any, recorded: int | None) -> bool:
     """The current snapshot is `recorded`, or descends from it through file rewrites only."""
-    snapshot = table.current_snapshot()
-    while snapshot is not None and snapshot.snapshot_id != recorded:
-        operation = snapshot.summary.operation.value if snapshot.summary else None
-        if operation != "replace" or snapshot.parent_snapshot_id is None:
-            return False
-        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id)
-    return (snapshot.snapshot_id if snapshot else None) == recorded
+    current = table.current_snapshot()
+    if recorded is None or current is None:
+        return recorded is None and current is None
+    return same_rows_as(table, current.snapshot_id, {recorded}) is not None
 
 
 def source_selectors(manifest: Path) -> dict[str, str]:

@@ -75,8 +75,7 @@ def _dbt_build(settings: Settings) -> str:
     else:
         from lakehouse.dbt_runner import dbt_build
 
-        partial = plan is not None and not plan.whole
-        summary = dbt_build(settings, select=plan.select, state_dir=plan.state_dir) if partial else dbt_build(settings)
+        summary = dbt_build(settings, select=plan.select if plan else (), state_dir=plan.state_dir if plan else None)
     save_build_state(settings)
     return summary
 

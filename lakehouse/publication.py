@@ -83,10 +83,11 @@ def audited_build(settings: Settings, out: Reporter = print, plan: BuildPlan | N
     record = start_audit(settings)
     out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
     try:
-        dbt_summary = (
-            dbt_build(settings, audit_branch=record.branch, select=plan.select, state_dir=plan.state_dir)
-            if plan is not None and not plan.whole
-            else dbt_build(settings, audit_branch=record.branch)
+        dbt_summary = dbt_build(
+            settings,
+            audit_branch=record.branch,
+            select=plan.select if plan else (),
+            state_dir=plan.state_dir if plan else None,
         )
     except DbtFailed as error:
         return _fail(settings, record, [f"dbt : {line}" for line in error.lines] or [str(error)])

@@ -22,7 +22,7 @@ from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse_spark.maintenance_due import ALL_JOBS, record_maintained
+from lakehouse_spark.maintenance_due import ALL_JOBS, WITHOUT_ORPHANS, record_maintained
 from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
 
 JOBS = ALL_JOBS  # in the order they run
@@ -304,7 +304,7 @@ def run_maintenance(
             failures.append((identifier, report.failure))
         elif table_jobs == list(JOBS):
             _record(context, identifier, table_policy, out, orphans_checked=True)
-        elif table_jobs == [job for job in JOBS if job != "remove-orphans"] and jobs == list(JOBS):
+        elif table_jobs == list(WITHOUT_ORPHANS) and jobs == list(JOBS):
             _record(context, identifier, table_policy, out, orphans_checked=False)
     if failures:
         raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{name} : {why}" for name, why in failures))

@@ -26,6 +26,7 @@ from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.reporting import Reporter, silent
 from lakehouse.core.settings import PROJECT_ROOT, Settings
+from lakehouse.core.snapshot_lineage import same_rows_as
 
 QUALITY_PROJECT = PROJECT_ROOT / "quality" / "gx"
 RESULTS_TABLE = "validation_results"
@@ -188,7 +189,7 @@ def run_suites(
                 out(f"{spec.table} : snapshot {snapshot} déjà validé par {spec.name}")
                 continue
             if spec.table in reuse_passed:
-                same_rows = rows_passed(
+                same_rows = same_rows_as(
                     loaded, snapshot, {s for t, s, n in passed if (t, n) == (spec.table, spec.name)}
                 )
                 if same_rows is not None:
@@ -233,20 +234,6 @@ def run_suites(
     with quiet_third_parties():
         context.build_data_docs()
     return outcomes
-
-
-def rows_passed(table: Any, snapshot_id: int | None, passed: set[int]) -> int | None:
-    """The snapshot of `passed` whose rows `snapshot_id` holds: itself, or an ancestor it descends from
-    through file rewrites only (compaction and manifest rewrites commit `replace` snapshots)."""
-    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
-    while snapshot is not None:
-        if snapshot.snapshot_id in passed:
-            return snapshot.snapshot_id
-        operation = snapshot.summary.operation.value if snapshot.summary else None
-        if operation != "replace" or snapshot.parent_snapshot_id is None:
-            return None
-        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id)
-    return None
 
 
 def validated_snapshots(spark: Any, settings: Settings, passed_only: bool = False) -> set[tuple[str, int, str]]:
