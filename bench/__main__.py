@@ -13,6 +13,7 @@ from bench.read_benchmarks import BENCHMARKS as READ_BENCHMARKS
 from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
 from bench.run_benchmarks import BENCHMARKS as RUN_BENCHMARKS
 from bench.runner import run_benchmarks
+from bench.scale_benchmarks import BENCHMARKS as SCALE_BENCHMARKS
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
 
 BENCHMARKS = (
@@ -24,6 +25,7 @@ BENCHMARKS = (
     + QUALITY_BENCHMARKS
     + READ_BENCHMARKS
     + RUN_BENCHMARKS
+    + SCALE_BENCHMARKS
 )
 
 

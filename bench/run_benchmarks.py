@@ -6,6 +6,8 @@ sample data from the API stand-in: stack, ingest, register, audited dbt build, m
 `RUNS` more times with nothing new. Each of these runs is timed as a whole and step by step (from
 its own progress lines). The snapshots of every table of every namespace are listed before and after
 each run. Derived: the median against the goal, and the number of new snapshots, which must be 0.
+Both benchmarks also report the peak resident memory of the stack and of `make run` with its jobs
+(`bench.memory`; goal: at most 4 GB), the highest over all their runs.
 
 `run_increment`: a daily increment (at most 45 s, and gold equal to a full rebuild). On another
 throwaway stack, the API stand-in runs in this process with the sample data (1,000 users, 20,000
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from bench.memory import PeakMemory
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, provisioned_env_file, subprocess_env
 from lakehouse import stack
@@ -45,6 +48,7 @@ INCREMENT = "incrément : 1 jour d'événements, 3 utilisateurs"
 DIFFERENT_TABLES = "tables silver/gold ≠ reconstruction complète (un nombre, pas des secondes)"
 STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): OK en ([\d.]+) s")
 NEW_SNAPSHOTS = "nouveaux snapshots par exécution (un nombre, pas des secondes)"
+PEAK_MEMORY = "pic de mémoire résidente pile + make run (Go, pas des secondes)"
 
 
 def _every_snapshot(settings) -> set[tuple[str, int]]:
@@ -57,19 +61,25 @@ def _every_snapshot(settings) -> set[tuple[str, int]]:
     }
 
 
-def _make_run(env: dict[str, str], *arguments: str) -> tuple[float, dict[str, float]]:
+def _make_run(env: dict[str, str], settings, peaks: list[float], *arguments: str) -> tuple[float, dict[str, float]]:
+    """Time one `python -m lakehouse run`; append the peak resident memory of the stack and the run (GB)."""
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "lakehouse", "run", *arguments],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    with PeakMemory(settings) as peak:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lakehouse", "run", *arguments],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        peak.watch(process.pid)
+        stdout, stderr = process.communicate()
     elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"make run en échec :\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
-    steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, result.stdout.splitlines()) if m}
+    if process.returncode != 0:
+        raise RuntimeError(f"make run en échec :\n{stdout[-3000:]}{stderr[-2000:]}")
+    peaks.append(peak.gigabytes)
+    steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, stdout.splitlines()) if m}
     return elapsed, steps
 
 
@@ -77,14 +87,14 @@ def run_noop() -> Samples:
     folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
     settings, env_file = provisioned_env_file(folder, PORT_BASE)
     env = subprocess_env(env_file)
-    samples: Samples = {"premier make run (échantillon)": []}
+    samples: Samples = {"premier make run (échantillon)": [], PEAK_MEMORY: []}
     try:
-        first, _ = _make_run(env)
+        first, _ = _make_run(env, settings, samples[PEAK_MEMORY])
         samples["premier make run (échantillon)"].append(first)
         new_snapshots = []
         for _ in range(RUNS):
             before = _every_snapshot(settings)
-            elapsed, steps = _make_run(env)
+            elapsed, steps = _make_run(env, settings, samples[PEAK_MEMORY])
             new_snapshots.append(len(_every_snapshot(settings) - before))
             samples.setdefault("make run sans rien de neuf", []).append(elapsed)
             for name, seconds in steps.items():
@@ -104,6 +114,13 @@ def noop_against_goal(samples: Samples) -> dict[str, float]:
             statistics.median(samples["premier make run (échantillon)"]) / noop, 1
         ),
         "nouveaux snapshots au total (objectif 0)": sum(samples[NEW_SNAPSHOTS]),
+        **_peak_memory(samples),
+    }
+
+
+def _peak_memory(samples: Samples) -> dict[str, float]:
+    return {
+        "pic de mémoire résidente de la pile pendant make run (Go) — objectif ≤ 4": round(max(samples[PEAK_MEMORY]), 2)
     }
 
 
@@ -124,18 +141,20 @@ def run_increment() -> Samples:
     folder = Path(tempfile.mkdtemp(prefix="bench-increment-"))
     settings, env_file = provisioned_env_file(folder, INCREMENT_PORT_BASE)
     state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=1000, events=20_000)
-    samples: Samples = {"premier make run (échantillon, millésime 1)": []}
+    samples: Samples = {"premier make run (échantillon, millésime 1)": [], PEAK_MEMORY: []}
     try:
         with start_api_server(state) as server:
             env = subprocess_env(env_file, LAKEHOUSE_BCEAO_API_URL=server.url)
-            samples["premier make run (échantillon, millésime 1)"].append(_make_run(env)[0])
+            samples["premier make run (échantillon, millésime 1)"].append(
+                _make_run(env, settings, samples[PEAK_MEMORY])[0]
+            )
             for day in range(1, RUNS + 1):
                 state.append_events(EVENTS_PER_DAY)
                 state.touch_users(3, f"2026-01-{day:02d}T08:00:00Z")
                 label = INCREMENT
                 if day == 1:
                     state.vintage, label = 2, INCREMENT_WITH_REVISION
-                elapsed, steps = _make_run(env)
+                elapsed, steps = _make_run(env, settings, samples[PEAK_MEMORY])
                 samples.setdefault(label, []).append(elapsed)
                 for name, seconds in steps.items():
                     samples.setdefault(f"  {'révision' if day == 1 else 'incrément'} : étape {name}", []).append(
@@ -163,6 +182,7 @@ def increment_against_goal(samples: Samples) -> dict[str, float]:
             statistics.median(samples[INCREMENT_WITH_REVISION]), 1
         ),
         "tables silver/gold différentes d'une reconstruction complète (objectif 0)": sum(samples[DIFFERENT_TABLES]),
+        **_peak_memory(samples),
     }
     if INCREMENT in samples:
         figures["incrément sans révision (s) — objectif ≤ 45"] = round(statistics.median(samples[INCREMENT]), 1)

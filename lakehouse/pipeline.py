@@ -56,14 +56,16 @@ def _register(settings: Settings) -> str:
     )
 
 
-def _dbt_build(settings: Settings) -> str:
+def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
+    """`make run`'s dbt step: build what changed since the last successful build (everything with
+    FULL=1), audited when the audit is on, then remember this build; one-line summary."""
     from lakehouse.build_state import plan_build, save_build_state
 
     plan = None if settings.full_run else plan_build(settings)
     if plan is not None:
         if plan.nothing:
             return plan.reason
-        STEP_DETAIL(
+        out(
             f"construction complète : {plan.reason}"
             if plan.whole
             else f"construction partielle ({plan.reason}) : dbt build --select {' '.join(plan.select)}"
@@ -71,7 +73,7 @@ def _dbt_build(settings: Settings) -> str:
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
 
-        summary = audited_build(settings, out=STEP_DETAIL, plan=plan)
+        summary = audited_build(settings, out=out, plan=plan)
     else:
         from lakehouse.dbt_runner import dbt_build
 
@@ -133,7 +135,7 @@ STEPS: list[Step] = [
         "dbt-build",
         "dbt build sur Thrift de silver et gold sur une branche d'audit, tests dbt et Great Expectations, "
         "puis publication de toutes les tables ensemble",
-        _dbt_build,
+        build_what_changed,
     ),
     Step(
         "maintain",

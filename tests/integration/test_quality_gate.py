@@ -1,5 +1,6 @@
 """Write-Audit-Publish on the real stack: silver and gold are built on an audit branch, checked by the
-dbt tests and the Great Expectations suites, and published together only when everything passes.
+dbt tests and the Great Expectations suites, and published together only when everything passes. Builds
+go through `make run`'s dbt step: after the first, only what is downstream of the changed source.
 
 Bad rows are planted straight into bronze (as a faulty landed file would put them there); a later
 vintage of the same quarter is the fix a data team would land.
@@ -11,7 +12,7 @@ import threading
 
 import pytest
 
-from lakehouse import publication
+from lakehouse import pipeline, publication
 from lakehouse.core import branches
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse_dev.api_server import ApiState, start_api_server
@@ -34,8 +35,13 @@ def lake(running_stack, spark):
     with start_api_server(state) as api:
         run_ingest(settings, api_url=api.url, out=lambda _: None)
     register(spark, settings, out=lambda _: None)
-    publication.audited_build(settings, out=lambda _: None)
+    build(settings)
     return settings
+
+
+def build(settings) -> str:
+    """The dbt step of `make run`: an audited build of what changed since the last published build."""
+    return pipeline.build_what_changed(settings, out=lambda _: None)
 
 
 def mains(settings) -> dict[str, int | None]:
@@ -85,7 +91,7 @@ def test_an_out_of_range_row_stops_publication_and_main_is_untouched(lake, spark
     before = mains(lake)
     plant(spark, lake, "2025-09-30", taux_inflation_pct="450.0")
     with pytest.raises(publication.AuditFailed) as failed:
-        publication.audited_build(lake, out=lambda _: None)
+        build(lake)
     message = str(failed.value)
     line = next(line for line in message.splitlines() if "taux_inflation_pct" in line)
     assert "silver.dim_uemoa_indicators" in line and "expect_column_values_to_be_between" in line
@@ -133,7 +139,7 @@ def test_a_new_vintage_is_published_and_concurrent_readers_never_see_a_mix(lake,
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        publication.audited_build(lake, out=lambda _: None)
+        build(lake)
     finally:
         done.set()
         thread.join()
@@ -152,7 +158,7 @@ def test_a_dbt_test_failure_on_the_branch_blocks_publication(lake, spark):
     plant(spark, lake, "2026-01-31", pays="'XOF'")  # not a UEMOA country: pays_nom is null
     try:
         with pytest.raises(publication.AuditFailed) as failed:
-            publication.audited_build(lake, out=lambda _: None)
+            build(lake)
         assert "not_null_dim_uemoa_indicators_pays_nom" in str(failed.value)
         assert mains(lake) == before
     finally:
