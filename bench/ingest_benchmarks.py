@@ -9,6 +9,7 @@ discarded), so the landing's own cost shows as a ratio.
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -59,11 +60,21 @@ def ingest_raw_events() -> Samples:
     return samples
 
 
+def stage_against_goal(samples: Samples) -> dict[str, float]:
+    stage = statistics.median(samples[f"raw_events {EVENTS:,} : connecteur + dépôt S3"])
+    connector = statistics.median(samples[f"raw_events {EVENTS:,} : connecteur seul"])
+    return {
+        "événements/s de l'étape entière (médiane) — objectif ≥ 20 000": round(EVENTS / stage),
+        "part du connecteur seul dans l'étape": round(connector / stage, 2),
+    }
+
+
 BENCHMARKS = [
     Benchmark(
         "ingest_raw_events",
         f"ingestion de {EVENTS:,} événements par le connecteur Airbyte",
         ingest_raw_events,
         items=EVENTS,
+        derive=stage_against_goal,
     ),
 ]

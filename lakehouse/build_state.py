@@ -1,9 +1,10 @@
 """What must the dbt step of `make run` build, given what changed since its last successful build?
 
-After `make run` has built silver and gold, and published them when the audit is on, `save_build_state`
-writes `<state>/builds/last_build.json` and keeps dbt's manifest of that build beside it
-(`<state>/builds/manifest/manifest.json`). The state records:
-- the current snapshot of every bronze table;
+Before `make run` builds, `build_inputs` takes what the build reads; after it has built silver and
+gold, and published them when the audit is on, `save_build_state` writes `<state>/builds/last_build.json`
+and keeps dbt's manifest of that build beside it (`<state>/builds/manifest/manifest.json`). The state
+records:
+- the current snapshot of every bronze table when the build started;
 - a digest of the dbt project (models, macros, seeds, tests, `dbt_project.yml`, packages), one of the
   Great Expectations suites of the audit, and one of the settings that say where dbt reads and writes;
 - the main snapshot of every silver and gold table right after the build.
@@ -102,16 +103,22 @@ def _snapshots(catalog: Any, namespaces: list[str]) -> dict[str, int | None]:
     return found
 
 
-def save_build_state(settings: Settings) -> None:
-    """Record the inputs and outputs of the build that just succeeded, and keep its dbt manifest."""
-    catalog = iceberg_catalog(settings)
-    state = {
+def build_inputs(settings: Settings) -> dict[str, Any]:
+    """What a build about to start reads: the digests of the project, the settings and the suites, and
+    the current snapshot of every bronze table. Taken before the build: a model edited or a file
+    registered while it runs is then a change for the next plan, never taken as built."""
+    return {
         "project": project_digest(),
         "settings": settings_digest(settings),
         "quality": quality_digest(),
-        "sources": _snapshots(catalog, [settings.get("BRONZE_NAMESPACE")]),
-        "outputs": _snapshots(catalog, settings.audited_namespaces),
+        "sources": _snapshots(iceberg_catalog(settings), [settings.get("BRONZE_NAMESPACE")]),
     }
+
+
+def save_build_state(settings: Settings, inputs: dict[str, Any]) -> None:
+    """Record the inputs (`build_inputs`, taken before the build) and the outputs of the build that just
+    succeeded, and keep its dbt manifest."""
+    state = {**inputs, "outputs": _snapshots(iceberg_catalog(settings), settings.audited_namespaces)}
     saved = manifest_dir(settings)
     saved.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(DBT_DIR / "target" / "manifest.json", saved / "manifest.json")

@@ -59,7 +59,7 @@ def _register(settings: Settings) -> str:
 def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
     """`make run`'s dbt step: build what changed since the last successful build (everything with
     FULL=1), audited when the audit is on, then remember this build; one-line summary."""
-    from lakehouse.build_state import plan_build, save_build_state
+    from lakehouse.build_state import build_inputs, plan_build, save_build_state
 
     plan = None if settings.full_run else plan_build(settings)
     if plan is not None:
@@ -70,6 +70,7 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
             if plan.whole
             else f"construction partielle ({plan.reason}) : dbt build --select {' '.join(plan.select)}"
         )
+    inputs = build_inputs(settings)
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
 
@@ -78,7 +79,7 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
         from lakehouse.dbt_runner import dbt_build
 
         summary = dbt_build(settings, select=plan.select if plan else (), state_dir=plan.state_dir if plan else None)
-    save_build_state(settings)
+    save_build_state(settings, inputs)
     return summary
 
 

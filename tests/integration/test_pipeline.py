@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lakehouse import pipeline
-from lakehouse.build_state import CODE_CHANGED, plan_build
+from lakehouse.build_state import CODE_CHANGED, build_inputs, plan_build, save_build_state
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.dbt_runner import DBT_DIR
 from tests.cli_runner import run_cli
@@ -58,12 +58,17 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     assert plan_build(running_stack).nothing
     model = DBT_DIR / "models" / "marts" / "gold" / "fct_events_enriched.sql"
     original = model.read_text()
+    inputs = build_inputs(running_stack)
     try:
         model.write_text(original + "\n-- commentaire\n")
         plan = plan_build(running_stack)
         assert (plan.whole, plan.select) == (False, (CODE_CHANGED,)) and plan.state_dir is not None
+        # A build that started before the edit and ended after it did not build the edit.
+        save_build_state(running_stack, inputs)
+        assert plan_build(running_stack).select == (CODE_CHANGED,)
     finally:
         model.write_text(original)
+    assert plan_build(running_stack).nothing
 
     # New events only: the models downstream of raw_events are built, the other tables keep their snapshot
     # and are not validated again, and gold holds every event once.
