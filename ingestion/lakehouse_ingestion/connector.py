@@ -113,12 +113,14 @@ def run_connector(
                 env={**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_OFFLINE_MODE": "1"},
             ) as process,
         ):
+            tally = RecordTally()
             try:
                 assert process.stdout is not None
-                for line in process.stdout:
+                for number, line in enumerate(process.stdout, start=1):
                     if not line.startswith(b"{"):
                         continue
-                    message = json.loads(line)
+                    message = _parsed(line, number)
+                    tally.count(message)
                     error = _error_text(message)
                     if error:
                         errors.append(error)
@@ -133,6 +135,48 @@ def run_connector(
             raise ConnectorError(
                 summarize_error(detail) if detail else f"le connecteur s'est arrêté avec le code {code}"
             )
+        tally.check()
+
+
+def _parsed(line: bytes, number: int) -> dict[str, Any]:
+    try:
+        return json.loads(line)
+    except ValueError as error:
+        raise ConnectorError(
+            f"le connecteur a écrit une ligne qui n'est pas un message Airbyte (ligne {number} de sa sortie, "
+            f"{len(line)} octets, début : {line[:100].decode(errors='replace')!r} ; {error}). Rien n'est publié "
+            "pour ce flux : relancez l'ingestion ; si cela se répète, signalez-le avec cette ligne"
+        ) from None
+
+
+class RecordTally:
+    """Records received per stream, against the counts the connector announces in its STATE messages
+    (`sourceStats.recordCount`: the records of the stream since its previous STATE). A difference means
+    that records were lost or doubled between the connector and us (e.g. a damaged output line)."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, int] = {}
+        self.announced: dict[str, int] = {}
+
+    def count(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "RECORD":
+            stream = message["record"]["stream"]
+            self.received[stream] = self.received.get(stream, 0) + 1
+        elif message.get("type") == "STATE":
+            state = message["state"]
+            stats = state.get("sourceStats") or {}
+            if state.get("type") == "STREAM" and "recordCount" in stats:
+                stream = state["stream"]["stream_descriptor"]["name"]
+                self.announced[stream] = self.announced.get(stream, 0) + int(stats["recordCount"])
+
+    def check(self) -> None:
+        for stream, announced in self.announced.items():
+            received = self.received.get(stream, 0)
+            if received != announced:
+                raise ConnectorError(
+                    f"{stream} : le connecteur annonce {announced} enregistrements, {received} reçus "
+                    "(sortie du connecteur endommagée). Rien n'est publié pour ce flux : relancez l'ingestion"
+                )
 
 
 def check_connection(settings: Settings, config: dict[str, Any]) -> None:
