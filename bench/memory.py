@@ -4,6 +4,7 @@
         peak.watch(process.pid)        # e.g. the `python -m lakehouse run` subprocess
         process.wait()
     peak.gigabytes                     # highest sum seen, in GB (10^9 bytes)
+    peak.composition()                 # the processes at that moment, largest first
 
 Every `INTERVAL` seconds, the resident set sizes (RSS) of the watched processes, of the stack's
 services (their PID files: SeaweedFS, Thrift server, ...) and of all their descendants (the Spark JVMs
@@ -27,6 +28,7 @@ class PeakMemory:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings
         self.peak_bytes = 0
+        self.at_peak: list[tuple[int, str]] = []
         self._watched: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
@@ -54,7 +56,8 @@ class PeakMemory:
                 roots.add(pid)
         return roots
 
-    def _resident_bytes(self) -> int:
+    def _resident(self) -> list[tuple[int, str]]:
+        """(RSS bytes, what the process is) of every watched process and descendant."""
         processes: dict[int, psutil.Process] = {}
         for pid in self._roots():
             try:
@@ -63,16 +66,38 @@ class PeakMemory:
                 processes.update((child.pid, child) for child in root.children(recursive=True))
             except psutil.Error:  # gone between the listing and the read
                 continue
-        total = 0
+        resident = []
         for process in processes.values():
             try:
-                total += process.memory_info().rss
+                resident.append((process.memory_info().rss, _describe(process)))
             except psutil.Error:
                 continue
-        return total
+        return resident
 
     def _sample_until_stopped(self) -> None:
         while True:
-            self.peak_bytes = max(self.peak_bytes, self._resident_bytes())
+            resident = self._resident()
+            total = sum(rss for rss, _ in resident)
+            if total > self.peak_bytes:
+                self.peak_bytes, self.at_peak = total, sorted(resident, reverse=True)
             if self._stop.wait(INTERVAL):
                 return
+
+    def composition(self) -> str:
+        """The processes at the peak, largest first: `thrift 2.10 Go, spark-job 1.20 Go, ...`."""
+        return ", ".join(f"{what} {rss / 1e9:.2f} Go" for rss, what in self.at_peak if rss >= 50e6)
+
+
+def _describe(process: psutil.Process) -> str:
+    command = " ".join(process.cmdline())
+    for marker, label in (
+        ("HiveThriftServer2", "thrift"),
+        ("pyspark-shell", "spark-job"),
+        ("weed", "seaweedfs"),
+        ("bin/dbt", "dbt"),
+        ("source-declarative-manifest", "connecteur"),
+        ("-m lakehouse", "lakehouse"),
+    ):
+        if marker in command:
+            return label
+    return process.name()

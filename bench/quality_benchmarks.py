@@ -21,16 +21,14 @@ import uuid
 from pathlib import Path
 
 from bench.runner import Benchmark, Samples
-from bench.stack_benchmarks import RUNS, _provisioned
+from bench.stack_benchmarks import RUNS, _provisioned, user_memory
 from lakehouse import publication, stack
 from lakehouse.core.clients import iceberg_catalog
-from lakehouse.core.settings import EXAMPLE_FILE, load_settings
 from lakehouse.dbt_runner import dbt_build
 from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_ingestion.lake_store import LakeStore
 
-MEMORY_SETTINGS = ("LAKEHOUSE_THRIFT_DRIVER_MEMORY", "LAKEHOUSE_SPARK_DRIVER_MEMORY")  # sandbox: 1g
 LARGE_EVENTS = int(os.environ.get("BENCH_QUALITY_EVENTS", "1000000"))
 # BENCH_QUALITY_EVENTS=0: the sample only.
 DATASETS = {"échantillon (20 000 événements)": 20_000} | (
@@ -79,8 +77,7 @@ def quality_gate() -> Samples:
     from lakehouse_spark.session import get_spark
 
     folder = Path(tempfile.mkdtemp(prefix="bench-quality-"))
-    defaults = load_settings(environ={}, env_file=EXAMPLE_FILE)
-    base = _provisioned(folder, **{key: defaults.get(key) for key in MEMORY_SETTINGS})
+    base = _provisioned(folder, **user_memory())
     samples: Samples = {}
     try:
         stack.up(base, progress=lambda _: None)

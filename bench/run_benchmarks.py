@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from bench.memory import PeakMemory
 from bench.runner import Benchmark, Samples
-from bench.stack_benchmarks import RUNS, provisioned_env_file, subprocess_env
+from bench.stack_benchmarks import RUNS, provisioned_env_file, subprocess_env, user_memory
 from lakehouse import stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT
@@ -79,13 +79,14 @@ def _make_run(env: dict[str, str], settings, peaks: list[float], *arguments: str
     if process.returncode != 0:
         raise RuntimeError(f"make run en échec :\n{stdout[-3000:]}{stderr[-2000:]}")
     peaks.append(peak.gigabytes)
+    print(f"   make run {' '.join(arguments)}: pic de mémoire {peak.gigabytes:.2f} Go ({peak.composition()})")
     steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, stdout.splitlines()) if m}
     return elapsed, steps
 
 
 def run_noop() -> Samples:
     folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
-    settings, env_file = provisioned_env_file(folder, PORT_BASE)
+    settings, env_file = provisioned_env_file(folder, PORT_BASE, **user_memory())
     env = subprocess_env(env_file)
     samples: Samples = {"premier make run (échantillon)": [], PEAK_MEMORY: []}
     try:
@@ -139,7 +140,7 @@ def run_increment() -> Samples:
     from lakehouse_dev.api_server import ApiState, start_api_server
 
     folder = Path(tempfile.mkdtemp(prefix="bench-increment-"))
-    settings, env_file = provisioned_env_file(folder, INCREMENT_PORT_BASE)
+    settings, env_file = provisioned_env_file(folder, INCREMENT_PORT_BASE, **user_memory())
     state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=1000, events=20_000)
     samples: Samples = {"premier make run (échantillon, millésime 1)": [], PEAK_MEMORY: []}
     try:

@@ -13,7 +13,9 @@ Each stage is timed, and its peak resident memory sampled (`bench.memory`): its 
 CLI, the connector processes, the Spark JVM of the registration, dbt), and the same plus the stack's
 services (SeaweedFS, and the Thrift server where dbt's work runs). Reported: seconds, events/s and
 both peaks per stage and size, so that the curve is visible. A stage whose own peak grows with N as fast as
-the input does holds the input in memory; the goal is a flat curve.
+the input does holds the input in memory; the goal is a flat curve. Each stage's output is kept in
+`bench/results/scale_events-<size>-<stage>.log`; a stage that fails ends the benchmark with what was
+measured so far.
 
 dbt runs a test only when every node it reads is selected (`cautious`): the indicators are not loaded
 here, so the tests that also read them cannot run.
@@ -31,8 +33,8 @@ import uuid
 from pathlib import Path
 
 from bench.memory import PeakMemory
-from bench.runner import Benchmark, Samples
-from bench.stack_benchmarks import provisioned_env_file, subprocess_env
+from bench.runner import RESULTS_DIR, Benchmark, Samples
+from bench.stack_benchmarks import provisioned_env_file, subprocess_env, user_memory
 from lakehouse import stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT
@@ -45,6 +47,7 @@ PORT_BASE = 22750
 STREAMS = ["raw_users", "raw_events"]
 STAGES = ("ingest", "register", "dbt")
 OWN, WITH_STACK = "pic RSS de l'étape (Go)", "pic RSS étape + pile (Go)"
+FAILED = "en échec (1 = oui ; les tailles suivantes ne sont pas mesurées)"
 
 
 def _stage_command(stage: str, settings) -> tuple[list[str], dict[str, str] | None, Path]:
@@ -57,21 +60,18 @@ def _stage_command(stage: str, settings) -> tuple[list[str], dict[str, str] | No
     return [sys.executable, "-m", "lakehouse", stage, *STREAMS], None, PROJECT_ROOT
 
 
-def _timed_stage(stage: str, settings, env: dict[str, str]) -> tuple[float, float, float]:
-    """Seconds, own peak RSS (GB), peak RSS with the stack's services (GB) of one stage."""
+def _timed_stage(stage: str, settings, env: dict[str, str], log: Path) -> tuple[float, float, float] | None:
+    """Seconds, own peak RSS (GB), peak RSS with the stack's services (GB) of one stage; None when it
+    failed. Its whole output goes to `log`."""
     command, dbt_env, cwd = _stage_command(stage, settings)
     started = time.perf_counter()
-    with PeakMemory() as own, PeakMemory(settings) as with_stack:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=dbt_env or env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+    with PeakMemory() as own, PeakMemory(settings) as with_stack, log.open("w") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=dbt_env or env, stdout=output, stderr=subprocess.STDOUT)
         own.watch(process.pid)
         with_stack.watch(process.pid)
-        output, _ = process.communicate()
+        process.wait()
     elapsed = time.perf_counter() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"étape {stage} en échec :\n{output[-3000:]}")
-    return elapsed, own.gigabytes, with_stack.gigabytes
+    return None if process.returncode != 0 else (elapsed, own.gigabytes, with_stack.gigabytes)
 
 
 def _label(size: int, stage: str, measure: str = "") -> str:
@@ -82,8 +82,9 @@ def scale_events() -> Samples:
     from lakehouse_dev.api_server import ApiState, start_api_server
 
     folder = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    base, env_file = provisioned_env_file(folder, PORT_BASE)
+    base, env_file = provisioned_env_file(folder, PORT_BASE, **user_memory())
     samples: Samples = {}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     try:
         stack.up(base, progress=lambda _: None)
         for size in SIZES:
@@ -99,7 +100,13 @@ def scale_events() -> Samples:
             with start_api_server(state) as api:
                 env = subprocess_env(env_file, LAKEHOUSE_BCEAO_API_URL=api.url, **lake)
                 for stage in STAGES:
-                    seconds, own, with_stack = _timed_stage(stage, settings, env)
+                    log = RESULTS_DIR / f"scale_events-{size}-{stage}.log"
+                    measured = _timed_stage(stage, settings, env, log)
+                    if measured is None:  # the larger sizes would fail too: what was measured is kept
+                        samples[_label(size, stage, FAILED)] = [1.0]
+                        print(f"   {_label(size, stage)} : ÉCHEC, journal de l'étape : {log}", flush=True)
+                        return samples
+                    seconds, own, with_stack = measured
                     samples[_label(size, stage)] = [seconds]
                     samples[_label(size, stage, OWN)] = [own]
                     samples[_label(size, stage, WITH_STACK)] = [with_stack]
@@ -115,10 +122,13 @@ def scale_events() -> Samples:
 
 
 def curve(samples: Samples) -> dict[str, float]:
-    """Per stage: the growth of time and of own peak memory from the smallest to the largest size."""
-    smallest, largest = min(SIZES), max(SIZES)
+    """Per stage: the growth of time and of own peak memory from the smallest to the largest size measured."""
     figures = {}
     for stage in STAGES:
+        measured = [size for size in SIZES if _label(size, stage) in samples]
+        if len(measured) < 2:
+            continue
+        smallest, largest = min(measured), max(measured)
         figures[f"{stage} : durée {largest:,} / {smallest:,} (taille × {largest // smallest:,})"] = round(
             samples[_label(largest, stage)][0] / samples[_label(smallest, stage)][0], 1
         )

@@ -17,11 +17,12 @@ from bench.runner import Benchmark, Samples
 from lakehouse import stack
 from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import hive_connection
-from lakehouse.core.settings import PROJECT_ROOT, Settings, load_settings
+from lakehouse.core.settings import EXAMPLE_FILE, PROJECT_ROOT, Settings, load_settings
 from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 PORT_BASE = 22400
+MEMORY_SETTINGS = ("LAKEHOUSE_THRIFT_DRIVER_MEMORY", "LAKEHOUSE_SPARK_DRIVER_MEMORY")  # sandbox: 1g
 
 
 def _timed(action) -> float:
@@ -47,10 +48,17 @@ def _provisioned(folder: Path, **extra: str):
     return settings
 
 
-def provisioned_env_file(folder: Path, port_base: int) -> tuple[Settings, Path]:
+def user_memory() -> dict[str, str]:
+    """The Spark heaps of a user's stack (conf/lakehouse.env.example), instead of the sandbox's 1g: for
+    the benchmarks whose figures are memory or whose data a 1g heap would not hold."""
+    defaults = load_settings(environ={}, env_file=EXAMPLE_FILE)
+    return {key: defaults.get(key) for key in MEMORY_SETTINGS}
+
+
+def provisioned_env_file(folder: Path, port_base: int, **extra: str) -> tuple[Settings, Path]:
     """A throwaway stack's settings file (what a subprocess reads through LAKEHOUSE_ENV_FILE), its
     settings, and its Spark configuration rendered."""
-    env_file = write_sandbox_env(folder, port_base)
+    env_file = write_sandbox_env(folder, port_base, **extra)
     settings = load_settings(environ={}, env_file=env_file)
     spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
     return settings, env_file
