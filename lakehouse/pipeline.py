@@ -61,6 +61,9 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
     FULL=1), audited when the audit is on, then remember this build; one-line summary."""
     from lakehouse.build_state import build_inputs, plan_build, save_build_state
 
+    # Before the plan: a source that changes between the plan and the build is then a change for the next
+    # run, never recorded as built by a build that did not select it.
+    inputs = build_inputs(settings)
     plan = None if settings.full_run else plan_build(settings)
     if plan is not None:
         if plan.nothing:
@@ -70,7 +73,6 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
             if plan.whole
             else f"construction partielle ({plan.reason}) : dbt build --select {' '.join(plan.select)}"
         )
-    inputs = build_inputs(settings)
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
 
