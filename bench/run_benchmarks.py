@@ -22,20 +22,16 @@ a whole and step by step. At the end, every silver and gold table is read, then 
 from __future__ import annotations
 
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pyarrow as pa
 
 from bench.memory import PeakMemory
 from bench.runner import Benchmark, Samples
-from bench.stack_benchmarks import RUNS, provisioned_env_file, subprocess_env, user_memory
-from lakehouse import stack
+from bench.stack_benchmarks import RUNS, subprocess_env, user_stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse.dbt_runner import dbt_command
@@ -85,11 +81,9 @@ def _make_run(env: dict[str, str], settings, peaks: list[float], *arguments: str
 
 
 def run_noop() -> Samples:
-    folder = Path(tempfile.mkdtemp(prefix="bench-run-"))
-    settings, env_file = provisioned_env_file(folder, PORT_BASE, **user_memory())
-    env = subprocess_env(env_file)
     samples: Samples = {"premier make run (échantillon)": [], PEAK_MEMORY: []}
-    try:
+    with user_stack("bench-run-", PORT_BASE) as (settings, env_file):
+        env = subprocess_env(env_file)
         first, _ = _make_run(env, settings, samples[PEAK_MEMORY])
         samples["premier make run (échantillon)"].append(first)
         new_snapshots = []
@@ -101,9 +95,6 @@ def run_noop() -> Samples:
             for name, seconds in steps.items():
                 samples.setdefault(f"  étape {name}", []).append(seconds)
         samples[NEW_SNAPSHOTS] = [float(n) for n in new_snapshots]
-    finally:
-        stack.down(settings, progress=lambda _: None)
-        shutil.rmtree(folder, ignore_errors=True)
     return samples
 
 
@@ -139,11 +130,9 @@ def _published_rows(settings) -> dict[str, pa.Table]:
 def run_increment() -> Samples:
     from lakehouse_dev.api_server import ApiState, start_api_server
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-increment-"))
-    settings, env_file = provisioned_env_file(folder, INCREMENT_PORT_BASE, **user_memory())
-    state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=1000, events=20_000)
     samples: Samples = {"premier make run (échantillon, millésime 1)": [], PEAK_MEMORY: []}
-    try:
+    with user_stack("bench-increment-", INCREMENT_PORT_BASE) as (settings, env_file):
+        state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=1000, events=20_000)
         with start_api_server(state) as server:
             env = subprocess_env(env_file, LAKEHOUSE_BCEAO_API_URL=server.url)
             samples["premier make run (échantillon, millésime 1)"].append(
@@ -171,9 +160,6 @@ def run_increment() -> Samples:
         if different:
             print(f"   tables différentes d'une reconstruction complète : {', '.join(different)}")
         samples[DIFFERENT_TABLES] = [float(len(different) + len(set(incremental) - set(full)))]
-    finally:
-        stack.down(settings, progress=lambda _: None)
-        shutil.rmtree(folder, ignore_errors=True)
     return samples
 
 

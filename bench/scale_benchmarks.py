@@ -24,17 +24,15 @@ here, so the tests that also read them cannot run.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from bench.memory import PeakMemory
 from bench.runner import RESULTS_DIR, Benchmark, Samples
-from bench.stack_benchmarks import provisioned_env_file, subprocess_env, user_memory
+from bench.stack_benchmarks import subprocess_env, user_stack
 from lakehouse import stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT
@@ -81,11 +79,9 @@ def _label(size: int, stage: str, measure: str = "") -> str:
 def scale_events() -> Samples:
     from lakehouse_dev.api_server import ApiState, start_api_server
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    base, env_file = provisioned_env_file(folder, PORT_BASE, **user_memory())
     samples: Samples = {}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    try:
+    with user_stack("bench-scale-", PORT_BASE) as (base, env_file):
         stack.up(base, progress=lambda _: None)
         for size in SIZES:
             state = ApiState(api_key=base.get("BCEAO_API_KEY"), users=USERS, events=size)
@@ -115,9 +111,6 @@ def scale_events() -> Samples:
                         f"pic RSS {own:.2f} Go (avec la pile {with_stack:.2f} Go)",
                         flush=True,
                     )
-    finally:
-        stack.down(base, progress=lambda _: None)
-        shutil.rmtree(folder, ignore_errors=True)
     return samples
 
 

@@ -7,10 +7,13 @@ developer's stack.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.runner import Benchmark, Samples
@@ -62,6 +65,19 @@ def provisioned_env_file(folder: Path, port_base: int, **extra: str) -> tuple[Se
     settings = load_settings(environ={}, env_file=env_file)
     spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
     return settings, env_file
+
+
+@contextmanager
+def user_stack(prefix: str, port_base: int) -> Iterator[tuple[Settings, Path]]:
+    """A throwaway stack with a user's Spark heaps: its settings and its settings file (for subprocesses).
+    On exit, its services are stopped, whoever started them, and its folder is removed."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    settings, env_file = provisioned_env_file(folder, port_base, **user_memory())
+    try:
+        yield settings, env_file
+    finally:
+        stack.down(settings, progress=lambda _: None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def subprocess_env(env_file: Path, **overrides: str) -> dict[str, str]:
