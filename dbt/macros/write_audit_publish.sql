@@ -28,7 +28,7 @@
             create table {{ relation }}
             {{ file_format_clause() }}
             {{ partition_cols(label="partitioned by") }}
-            tblproperties ('write.wap.enabled' = 'true')
+            {{ audited_tblproperties() }}
             as select * from ({{ compiled_code }}) as new_rows where false
         {%- endcall -%}
         {%- call statement('create_audit_branch') -%}
@@ -37,6 +37,19 @@
     {%- endif %}
     insert overwrite {{ relation }} by name
     select * from ({{ compiled_code }}) as new_rows
+{%- endmacro %}
+
+
+{#- The model's `tblproperties` (dbt_project.yml) with `write.wap.enabled`, which sends its writes to the
+    audit branch. -#}
+{% macro audited_tblproperties() -%}
+    {%- set properties = (config.get('tblproperties') or {}).copy() -%}
+    {%- do properties.update({'write.wap.enabled': 'true'}) -%}
+    tblproperties (
+    {%- for key, value in properties.items() -%}
+        '{{ key }}' = '{{ value }}'{{ ", " if not loop.last }}
+    {%- endfor -%}
+    )
 {%- endmacro %}
 
 

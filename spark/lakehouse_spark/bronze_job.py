@@ -23,7 +23,7 @@ def run_register(settings: Settings, streams: list[str] | None = None, out: Repo
     spark = get_spark("lakehouse-register", settings)
     results = register(spark, settings, streams, out)
     out("réconciliation :")
-    reconcile(spark, settings, streams, out=indented(out, "  "))
+    reconcile(spark, settings, streams, out=indented(out, "  "), batch_id=results[0].batch_id if results else None)
     return results
 
 

@@ -6,12 +6,22 @@ Per stream, two checks:
 2. for every ledger entry, bronze holds exactly the number of rows the file had
    (rows counted per source object and ETag) — nothing lost, nothing doubled.
 Any difference is printed, object by object, and makes the command fail.
+
+After a registration (`make register`, `make run`), check 2 costs what the new files cost, not what the
+whole table holds: the rows are counted file by file for the files of that registration's batch only
+(Iceberg skips the data files of other batches by their `_batch_id` statistics), and the table as a
+whole is checked by its total, the current snapshot's `total-records` against the sum of the ledger's
+`row_count`. A lost, doubled or deleted row elsewhere changes the total; then, or when the total cannot
+be read, every file is counted, which names the ones that differ. `make reconcile` always counts every
+file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
@@ -43,16 +53,58 @@ class ReconciliationFailed(LakehouseError):
     """Landed files, ledger, quarantine and bronze rows disagree; the differences were printed."""
 
 
+def total_records(catalog: Any, identifier: str) -> int | None:
+    """Rows of the table's current snapshot from its summary (pyiceberg, no scan); None when the table is
+    missing or holds delete files (`total-records` does not subtract deleted rows)."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    try:
+        snapshot = catalog.load_table(identifier).current_snapshot()
+    except NoSuchTableError:
+        return None
+    if snapshot is None:
+        return 0
+    summary = snapshot.summary.additional_properties if snapshot.summary else {}
+    if any(int(summary.get(key, "0")) for key in ("total-position-deletes", "total-equality-deletes")):
+        return None
+    total = summary.get("total-records")
+    return int(total) if total is not None else None
+
+
+def _rows_per_file(spark, table: str, batch_id: str | None = None) -> dict[tuple[str, str], int]:
+    where = f"WHERE _batch_id = '{batch_id}'" if batch_id else ""
+    return {
+        (r._source_object_key, r._source_etag): r.n
+        for r in spark.sql(
+            f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} {where} GROUP BY 1, 2"
+        ).collect()
+    }
+
+
+def _row_differences(expected: dict[tuple[str, str], int], found: dict[tuple[str, str], int]) -> list[str]:
+    differences = []
+    for identity in sorted(expected.keys() | found.keys()):
+        want, have = expected.get(identity), found.get(identity, 0)
+        if want is None:
+            differences.append(f"{identity[0]} : {have} lignes dans bronze mais absent du registre")
+        elif want != have:
+            differences.append(f"{identity[0]} : {want} lignes dans le fichier, {have} dans bronze")
+    return differences
+
+
 def reconcile(
-    spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print
+    spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print, batch_id: str | None = None
 ) -> list[Reconciliation]:
+    """Check every stream (see the module's docstring); `batch_id`: the registration that just ran, whose
+    files alone are counted row by row while the totals agree."""
     streams = selected_streams(streams)
     ledger = qualified(settings, LEDGER)
     try:
         if not spark.catalog.tableExists(ledger):
             raise ReconciliationFailed(f"le registre {ledger} n'existe pas encore : lancez d'abord `make register`")
-        ledger_rows = spark.sql(f"SELECT object_key, etag, row_count, target_table FROM {ledger}").collect()
+        ledger_rows = spark.sql(f"SELECT object_key, etag, row_count, target_table, batch_id FROM {ledger}").collect()
         rejected_rows = spark.sql(f"SELECT object_key, etag, stream FROM {qualified(settings, REJECTED)}").collect()
+        catalog = iceberg_catalog(settings) if batch_id else None
     except ReconciliationFailed:
         raise
     except Exception as error:  # catalog or S3 down: nothing can be compared
@@ -63,7 +115,8 @@ def reconcile(
     for stream in streams:
         table = qualified(settings, stream)
         result = Reconciliation(stream)
-        expected = {(r.object_key, r.etag): r.row_count for r in ledger_rows if r.target_table == table}
+        mine = [r for r in ledger_rows if r.target_table == table]
+        expected = {(r.object_key, r.etag): r.row_count for r in mine}
         quarantined = {(r.object_key, r.etag) for r in rejected_rows if r.stream == stream}
         landed = {obj.identity for obj in list_landed(settings, stream)}
         result.landed, result.registered, result.quarantined = (
@@ -75,21 +128,17 @@ def reconcile(
             result.differences.append(
                 f"{key} (ETag {etag}) : déposé mais ni enregistré ni en quarantaine (lancez `make register`)"
             )
-        found = {}
-        if expected:
-            found = {
-                (r._source_object_key, r._source_etag): r.n
-                for r in spark.sql(
-                    f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} GROUP BY 1, 2"
-                ).collect()
-            }
-        for identity in sorted(expected.keys() | found.keys()):
-            want, have = expected.get(identity), found.get(identity, 0)
-            if want is None:
-                result.differences.append(f"{identity[0]} : {have} lignes dans bronze mais absent du registre")
-            elif want != have:
-                result.differences.append(f"{identity[0]} : {want} lignes dans le fichier, {have} dans bronze")
-        result.rows_expected, result.rows_found = sum(expected.values()), sum(found.values())
+        result.rows_expected = sum(expected.values())
+        total = total_records(catalog, f"{settings.get('BRONZE_NAMESPACE')}.{stream}") if catalog else None
+        if total is not None and total == result.rows_expected:
+            batch = {(r.object_key, r.etag): r.row_count for r in mine if r.batch_id == batch_id}
+            found = _rows_per_file(spark, table, batch_id) if batch else {}
+            result.differences += _row_differences(batch, found)
+            result.rows_found = total
+        else:
+            found = _rows_per_file(spark, table) if expected else {}
+            result.differences += _row_differences(expected, found)
+            result.rows_found = sum(found.values())
         out(result.line())
         for difference in result.differences:
             out(f"  {difference}")

@@ -24,6 +24,7 @@ from lakehouse.core.settings import Settings
 from lakehouse.core.streams import selected_streams
 from lakehouse_spark.bronze_tables import LEDGER, REJECTED, qualified
 from lakehouse_spark.landed_files import list_landed
+from lakehouse_spark.reconcile import total_records
 from lakehouse_spark.register import StreamResult
 
 
@@ -35,22 +36,6 @@ def _rows(catalog: Any, identifier: str, columns: tuple[str, ...]) -> list[dict]
     except NoSuchTableError:
         return None
     return table.scan(selected_fields=columns).to_arrow().to_pylist()
-
-
-def _total_records(catalog: Any, identifier: str) -> int | None:
-    from pyiceberg.exceptions import NoSuchTableError
-
-    try:
-        snapshot = catalog.load_table(identifier).current_snapshot()
-    except NoSuchTableError:
-        return None
-    if snapshot is None:
-        return 0
-    summary = snapshot.summary.additional_properties if snapshot.summary else {}
-    if any(int(summary.get(key, "0")) for key in ("total-position-deletes", "total-equality-deletes")):
-        return None  # deleted rows are not subtracted from total-records: only Spark can count
-    total = summary.get("total-records")
-    return int(total) if total is not None else None
 
 
 def nothing_to_register(
@@ -74,7 +59,7 @@ def nothing_to_register(
                 return None  # something new
             table = qualified(settings, stream)
             expected = sum(row["row_count"] or 0 for row in ledger if row["target_table"] == table)
-            found = _total_records(catalog, f"{namespace}.{stream}")
+            found = total_records(catalog, f"{namespace}.{stream}")
             if found is None and expected == 0:
                 found = 0  # nothing ever registered for this stream
             if found != expected:

@@ -76,8 +76,10 @@ def silver_value(spark, column: str, ref: str = "main"):
 def test_a_clean_build_is_published_and_its_results_recorded(lake, spark):
     record = publication.AuditRecord.load_latest(lake)
     assert record.status == "published"
-    for _, table in publication.audited_tables(lake):
+    for name, table in publication.audited_tables(lake):
         assert record.branch not in table.metadata.refs  # dropped once published
+        if table.spec().fields:  # created on the branch with the project's tblproperties: no fanout writer
+            assert table.properties.get("write.spark.fanout.enabled") == "false", (name, table.properties)
     results = spark.sql(
         "SELECT layer, count(*), sum(CASE WHEN success THEN 0 ELSE 1 END) FROM lakehouse.quality.validation_results "
         f"WHERE branch = '{record.branch}' GROUP BY layer"

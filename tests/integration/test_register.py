@@ -280,6 +280,25 @@ def test_reconciliation_fails_when_bronze_loses_a_row_or_a_file_is_not_registere
     assert any(late in line and "ni enregistré ni en quarantaine" in line for line in lines), lines
 
 
+def test_reconciliation_after_a_registration_counts_its_batch_and_still_sees_a_loss_elsewhere(bronze, spark, tmp_path):
+    stream = "raw_users"
+    [old] = land(bronze, stream, users(0, 6), tmp_path)
+    register(spark, bronze, [stream], quiet)
+    land(bronze, stream, users(6, 2), tmp_path)
+    [result] = register(spark, bronze, [stream], quiet)
+    [check] = reconcile(spark, bronze, [stream], out=quiet, batch_id=result.batch_id)
+    assert (check.rows_expected, check.rows_found, check.differences) == (8, 8, [])
+
+    # A row lost in a file of an earlier batch changes the total: every file is then counted and named.
+    spark.sql(f"DELETE FROM {table(bronze, stream)} WHERE user_id = 'u0000003'")
+    land(bronze, stream, users(8, 2), tmp_path)
+    [result] = register(spark, bronze, [stream], quiet)
+    lines = []
+    with pytest.raises(ReconciliationFailed):
+        reconcile(spark, bronze, [stream], out=lines.append, batch_id=result.batch_id)
+    assert any(old in line and "6 lignes dans le fichier, 5 dans bronze" in line for line in lines), lines
+
+
 def test_an_object_landed_again_with_new_content_is_a_new_file(bronze, spark, tmp_path):
     stream = "raw_users"
     key = put_raw(bronze, stream, "2026_01_01_7_0.parquet", parquet_bytes(pa.table({"user_id": ["u1", "u2"]})))
