@@ -71,6 +71,15 @@ def total_records(catalog: Any, identifier: str) -> int | None:
     return int(total) if total is not None else None
 
 
+def _total_or_none(catalog: Any, identifier: str) -> int | None:
+    """`total_records`, or None when the metadata cannot be read: every file is then counted by Spark,
+    which reports a catalog or S3 failure in its own words."""
+    try:
+        return total_records(catalog, identifier)
+    except Exception:
+        return None
+
+
 def _rows_per_file(spark, table: str, batch_id: str | None = None) -> dict[tuple[str, str], int]:
     where = f"WHERE _batch_id = '{batch_id}'" if batch_id else ""
     return {
@@ -129,7 +138,7 @@ def reconcile(
                 f"{key} (ETag {etag}) : déposé mais ni enregistré ni en quarantaine (lancez `make register`)"
             )
         result.rows_expected = sum(expected.values())
-        total = total_records(catalog, f"{settings.get('BRONZE_NAMESPACE')}.{stream}") if catalog else None
+        total = _total_or_none(catalog, f"{settings.get('BRONZE_NAMESPACE')}.{stream}") if catalog else None
         if total is not None and total == result.rows_expected:
             batch = {(r.object_key, r.etag): r.row_count for r in mine if r.batch_id == batch_id}
             found = _rows_per_file(spark, table, batch_id) if batch else {}
