@@ -54,6 +54,14 @@ class BuildPlan:
     select: tuple[str, ...]
     reason: str  # French: why this plan
     state_dir: Path | None = None  # the saved manifest `state:` selectors compare with
+    # dbt unit tests check the code of a model on fixed rows, never the data: with the code of the last
+    # successful build (which ran them), new data alone does not run them again. dbt recommends keeping
+    # them out of production builds; here they still run whenever the code changes, and in every whole build.
+    unit_tests: bool = True
+
+    @property
+    def excluded_resource_types(self) -> tuple[str, ...]:
+        return () if self.unit_tests else ("unit_test",)
 
     @property
     def nothing(self) -> bool:
@@ -195,4 +203,13 @@ def plan_build(settings: Settings) -> BuildPlan:
                 "(dbt non lancé ; FULL=1 pour reconstruire)"
             ),
         )
-    return BuildPlan(whole=False, select=select, reason=" ; ".join(reasons), state_dir=manifest.parent)
+    code_changed = CODE_CHANGED in select
+    if not code_changed:
+        reasons.append("tests unitaires dbt non relancés : code inchangé depuis la dernière construction réussie")
+    return BuildPlan(
+        whole=False,
+        select=select,
+        reason=" ; ".join(reasons),
+        state_dir=manifest.parent,
+        unit_tests=code_changed,
+    )

@@ -60,18 +60,22 @@ def dbt_build(
     audit_branch: str | None = None,
     select: tuple[str, ...] = (),
     state_dir: Path | None = None,
+    exclude_resource_types: tuple[str, ...] = (),
 ) -> str:
     """`dbt build` (seeds, models, tests) of silver and gold, whatever DBT_TARGET says, on main or, with
     `audit_branch`, on that Iceberg branch; return a one-line summary or raise DbtFailed.
 
     With `select`, only those dbt selectors (e.g. `source:bceao.raw_events+`, `state:modified+`, the
-    latter comparing with the manifest in `state_dir`) and the tests of what they select."""
+    latter comparing with the manifest in `state_dir`) and the tests of what they select, without the
+    nodes of `exclude_resource_types` (e.g. `unit_test`)."""
     target = AUDIT_TARGET if audit_branch else PUBLISHED_TARGET
     arguments = ["build", "--no-use-colors", "--target", target]
     if select:
         arguments += ["--select", *select]
     if state_dir is not None:
         arguments += ["--state", str(state_dir)]
+    for resource_type in exclude_resource_types:
+        arguments += ["--exclude-resource-type", resource_type]
     command, env, cwd = dbt_command(settings, arguments)
     if audit_branch:
         env["LAKEHOUSE_AUDIT_BRANCH"] = audit_branch

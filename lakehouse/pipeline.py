@@ -72,6 +72,7 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
             f"construction complète : {plan.reason}"
             if plan.whole
             else f"construction partielle ({plan.reason}) : dbt build --select {' '.join(plan.select)}"
+            + "".join(f" --exclude-resource-type {kind}" for kind in plan.excluded_resource_types)
         )
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
@@ -80,7 +81,12 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
     else:
         from lakehouse.dbt_runner import dbt_build
 
-        summary = dbt_build(settings, select=plan.select if plan else (), state_dir=plan.state_dir if plan else None)
+        summary = dbt_build(
+            settings,
+            select=plan.select if plan else (),
+            state_dir=plan.state_dir if plan else None,
+            exclude_resource_types=plan.excluded_resource_types if plan else (),
+        )
     save_build_state(settings, inputs)
     return summary
 
@@ -107,7 +113,9 @@ def _maintain(settings: Settings) -> str:
             for decision in decisions:
                 STEP_DETAIL(f"{decision.identifier} — sautée : {decision.reason}")
             drop_stale_audit_branches(settings, out=STEP_DETAIL)
-            return f"{len(decisions)} tables inchangées depuis leur maintenance : rien à faire (Spark non démarré)"
+            return (
+                f"{len(decisions)} tables sans maintenance due : rien à faire (décidé sur les métadonnées, sans Spark)"
+            )
     spark = get_spark("lakehouse-maintenance", settings)
     reports = run_maintenance(
         spark, settings, list(JOBS), now=now, policy=policy, out=STEP_DETAIL, skip=skip, only=only
@@ -118,7 +126,7 @@ def _maintain(settings: Settings) -> str:
     snapshots_before = sum(r.before.snapshots for r in reports)
     snapshots_after = sum(r.after.snapshots for r in reports if r.after)
     orphans = sum(len(r.orphans) for r in reports)
-    skipped = f", {len(skip)} sautées (inchangées)" if skip else ""
+    skipped = f", {len(skip)} sautées (rien de dû)" if skip else ""
     return (
         f"{len(reports)} tables maintenues{skipped} : {files_before} → {files_after} fichiers de données, "
         f"{snapshots_before} → {snapshots_after} snapshots, {orphans} fichiers orphelins listés "

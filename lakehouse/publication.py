@@ -12,7 +12,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,27 +78,40 @@ def start_audit(settings: Settings) -> AuditRecord:
 def audited_build(settings: Settings, out: Reporter = print, plan: BuildPlan | None = None) -> str:
     """dbt build on an audit branch, then the quality gate, then publication; one-line summary.
     With a `plan` that selects, only the selected models are rebuilt on the branch; the other tables
-    keep their main snapshot there, and publication moves only the tables that changed."""
-    from lakehouse.dbt_runner import DbtFailed, dbt_build
+    keep their main snapshot there, and publication moves only the tables that changed.
 
+    Bronze is validated while dbt builds: dbt works in the Thrift server's JVM, and the bronze suites,
+    which read only bronze on main and never block, in this process's Spark session, otherwise idle
+    then. Their lines are shown once dbt has finished."""
+    from lakehouse.dbt_runner import DbtFailed, dbt_build
+    from lakehouse_spark.quality import new_run_id
+
+    run_id = new_run_id()
     record = start_audit(settings)
     out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
+    bronze = InBackground(lambda report: validate_bronze(settings, run_id, report, skip_validated=True))
     try:
         dbt_summary = dbt_build(
             settings,
             audit_branch=record.branch,
             select=plan.select if plan else (),
             state_dir=plan.state_dir if plan else None,
+            exclude_resource_types=plan.excluded_resource_types if plan else (),
         )
     except DbtFailed as error:
+        try:
+            bronze.result(out)
+        except Exception as bronze_error:  # the dbt failure is the one to act on; this one is reported
+            out(f"validation de bronze en échec : {bronze_error}")
         return _fail(settings, record, [f"dbt : {line}" for line in error.lines] or [str(error)])
     out(f"dbt build sur la branche : {dbt_summary}")
+    outcomes = bronze.result(out)
     moves = _moves(settings, record)
     # A partial build leaves the other tables on their main snapshot: one that already passed its suites
     # is not validated again. A whole build (suites changed, first build, FULL=1) validates everything.
     moved = {f"{move.namespace}.{move.name}" for move in moves}
     untouched = frozenset(set(record.baseline) - moved) if plan is not None and not plan.whole else frozenset()
-    outcomes = run_quality_gate(settings, record.branch, out, reuse_passed=untouched)
+    outcomes += validate_audited(settings, record.branch, run_id, out, reuse_passed=untouched)
     blocking = [o.line() for o in outcomes if o.blocking]
     for warning in (o for o in outcomes if not o.success and not o.blocking):
         out(f"avertissement ({warning.severity}) : {warning.line()}")
@@ -110,22 +124,70 @@ def audited_build(settings: Settings, out: Reporter = print, plan: BuildPlan | N
     )
 
 
-def run_quality_gate(
-    settings: Settings, branch: str | None, out: Reporter = silent, reuse_passed: frozenset[str] = frozenset()
-) -> list:
-    """GX suites: silver and gold on the branch (blocking), bronze on main (reported); recorded.
-    Tables of `reuse_passed` whose snapshot already passed its suite are not validated again."""
-    from lakehouse_spark.quality import new_run_id, record_outcomes, run_suites
+class InBackground:
+    """A function run in a thread while the caller works. It reports through the `Reporter` it is given;
+    its lines are kept and shown by `result`, which waits for it and returns its value or raises its error."""
+
+    def __init__(self, function: Callable[[Reporter], Any]):
+        self._lines: list[str] = []
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(function,), daemon=True)
+        self._thread.start()
+
+    def _run(self, function: Callable[[Reporter], Any]) -> None:
+        try:
+            self._value = function(self._lines.append)
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
+
+    def result(self, out: Reporter) -> Any:
+        self._thread.join()
+        for line in self._lines:
+            out(line)
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def validate_bronze(settings: Settings, run_id: str, out: Reporter = silent, skip_validated: bool = False) -> list:
+    """GX suites of bronze, read on main; reported and recorded, never blocking. With `skip_validated`, a
+    snapshot already validated by its suite is not validated again."""
+    from lakehouse_spark.quality import record_outcomes, run_suites
     from lakehouse_spark.session import get_spark
 
     spark = get_spark("lakehouse-quality", settings)
-    run_id = new_run_id()
-    # Bronze is read on main and reported, never blocking; a snapshot already validated is skipped.
-    outcomes = run_suites(spark, settings, ["bronze"], None, out=out, skip_validated=branch is not None)
+    outcomes = run_suites(spark, settings, ["bronze"], None, out=out, skip_validated=skip_validated)
     record_outcomes(spark, settings, outcomes, run_id, None)
-    audited = run_suites(spark, settings, QUALITY_LAYERS_ON_BRANCH, branch, out=out, reuse_passed=reuse_passed)
-    record_outcomes(spark, settings, audited, run_id, branch)
-    return outcomes + audited
+    return outcomes
+
+
+def validate_audited(
+    settings: Settings,
+    branch: str | None,
+    run_id: str,
+    out: Reporter = silent,
+    reuse_passed: frozenset[str] = frozenset(),
+) -> list:
+    """GX suites of silver and gold, on `branch` (blocking), recorded. Tables of `reuse_passed` whose
+    snapshot already passed its suite are not validated again."""
+    from lakehouse_spark.quality import record_outcomes, run_suites
+    from lakehouse_spark.session import get_spark
+
+    spark = get_spark("lakehouse-quality", settings)
+    outcomes = run_suites(spark, settings, QUALITY_LAYERS_ON_BRANCH, branch, out=out, reuse_passed=reuse_passed)
+    record_outcomes(spark, settings, outcomes, run_id, branch)
+    return outcomes
+
+
+def run_quality_gate(settings: Settings, branch: str | None, out: Reporter = silent) -> list:
+    """GX suites: bronze on main (reported), then silver and gold on `branch` or main (blocking); recorded."""
+    from lakehouse_spark.quality import new_run_id
+
+    run_id = new_run_id()
+    return validate_bronze(settings, run_id, out, skip_validated=branch is not None) + validate_audited(
+        settings, branch, run_id, out
+    )
 
 
 def _moves(settings: Settings, record: AuditRecord) -> list[branches.RefMove]:

@@ -31,6 +31,7 @@ class TablePolicy:
     retain_last: int
     orphan_min_age_hours: int
     rewrite_manifests: bool
+    min_manifests: int
     commit_retries: int
     audit_branch_max_age_hours: int
 
@@ -52,6 +53,7 @@ _MINIMUMS = {
     "retain_last": 1,
     "orphan_min_age_hours": ORPHAN_FLOOR_HOURS,
     "commit_retries": 0,
+    "min_manifests": 2,
     "audit_branch_max_age_hours": 1,
 }
 

@@ -22,7 +22,7 @@ from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse_spark.maintenance_due import ALL_JOBS, WITHOUT_ORPHANS, record_maintained
+from lakehouse_spark.maintenance_due import ALL_JOBS, ORPHAN_JOB, record_maintained
 from lakehouse_spark.table_stats import TableStats, check_table, human_bytes, list_tables, qualified, table_stats
 
 JOBS = ALL_JOBS  # in the order they run
@@ -273,9 +273,9 @@ def run_maintenance(
 
     `skip` maps tables to leave alone to the reason shown (`maintenance_due`: unchanged since their last
     maintenance); `only` maps tables to the subset of `jobs` they are due for (`maintenance_due`: every
-    job but the orphan search while the last one is recent). A table maintained with every job, or with
-    every job but the orphan search, and without failure gets its maintenance recorded
-    (`record_maintained`), which is what lets a later run skip it.
+    job that has work, without the orphan search while the last one is recent). A table maintained without
+    failure with every job, or with the jobs `only` gave it, gets its maintenance recorded
+    (`record_maintained`), which is what lets a later run skip it from its metadata alone.
     """
     unknown = [job for job in jobs if job not in JOBS]
     if unknown:
@@ -304,8 +304,8 @@ def run_maintenance(
             failures.append((identifier, report.failure))
         elif table_jobs == list(JOBS):
             _record(context, identifier, table_policy, out, orphans_checked=True)
-        elif table_jobs == list(WITHOUT_ORPHANS) and jobs == list(JOBS):
-            _record(context, identifier, table_policy, out, orphans_checked=False)
+        elif identifier in (only or {}) and jobs == list(JOBS):
+            _record(context, identifier, table_policy, out, orphans_checked=ORPHAN_JOB in table_jobs)
     if failures:
         raise MaintenanceFailed("maintenance en échec pour " + "; ".join(f"{name} : {why}" for name, why in failures))
     return reports

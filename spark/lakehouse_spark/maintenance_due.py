@@ -4,7 +4,7 @@ When a table has been maintained with every job and without failure, `record_mai
 held then into one table property, `lakehouse.maintenance.last`: the current snapshot id, the time, and a
 fingerprint of the table's policy. This is a metadata commit; it creates no snapshot.
 
-`maintenance_due` skips a table only when all of these hold:
+`maintenance_due` skips a table without reading more than its metadata file when all of these hold:
 - its current snapshot is still the one maintained: nothing was written since, so there is nothing new
   to compact and no new manifest;
 - its policy is unchanged (same fingerprint);
@@ -13,19 +13,29 @@ fingerprint of the table's policy. This is a metadata commit; it creates no snap
 - the last orphan check is less than `orphan_min_age_hours` old. A file orphaned since then (by a failed
   write) cannot be removed before it reaches that age anyway.
 
-Every other table is due: never maintained, property unreadable, or any of the above changed. A table
-due only because it has a new snapshot, a new policy or snapshots to expire, while its last orphan check
-is still recent, is due for every job but the orphan search (`Decision.jobs`); the property keeps the
-time of that last orphan check (`orphans_at`).
+A table never maintained, or whose property is unreadable, is due for every job; so is a table whose last
+orphan check is older than the window. Otherwise, when its snapshot or its policy changed or snapshots can
+expire, its manifests are read (`pending_jobs`) and the table is due only for the jobs that have work:
+- compact: a partition holds at least `min_input_files` data files under 75 % of the target size (the
+  files rewrite_data_files would rewrite, the rule of the compact job itself);
+- rewrite-manifests (when the policy enables it): after a compaction, or once the table has
+  `min_manifests` manifests. Every write adds one; rewriting them after each daily write would add a
+  snapshot per table per day for no gain (`make maintain` still rewrites them from two);
+- expire-snapshots: the rule above.
+With no work, the table is skipped with what was checked; the orphan search is not run either, and the
+property keeps the time of the last one (`orphans_at`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from pyiceberg.manifest import DataFileContent, ManifestContent
 
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy
@@ -34,7 +44,6 @@ from lakehouse.core.settings import Settings
 PROPERTY = "lakehouse.maintenance.last"
 ALL_JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
 ORPHAN_JOB = "remove-orphans"
-WITHOUT_ORPHANS = tuple(job for job in ALL_JOBS if job != ORPHAN_JOB)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,42 @@ def _instant(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, UTC)
 
 
+def _expiry_due(table: Any, policy: TablePolicy, now: datetime) -> bool:
+    snapshots = table.snapshots()
+    cutoff = now - timedelta(hours=policy.snapshot_max_age_hours)
+    return len(snapshots) > policy.retain_last and min(_instant(s.timestamp_ms) for s in snapshots) < cutoff
+
+
+def pending_jobs(table: Any, policy: TablePolicy, now: datetime) -> tuple[dict[str, str], str]:
+    """The jobs that have work on the table as it is now, each with why (French), in the order they run,
+    read from its manifests; and, for a table with none, one French line saying what was checked."""
+    current = table.current_snapshot()
+    candidates: Counter = Counter()
+    manifests = current.manifests(table.io) if current else []
+    threshold = policy.target_file_size_bytes * 3 // 4
+    for manifest in manifests:
+        if manifest.content != ManifestContent.DATA:
+            continue
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            data_file = entry.data_file
+            if data_file.content == DataFileContent.DATA and data_file.file_size_in_bytes < threshold:
+                candidates[(manifest.partition_spec_id, tuple(data_file.partition))] += 1
+    most = max(candidates.values(), default=0)
+    jobs = {}
+    if most >= policy.min_input_files:
+        jobs["compact"] = f"une partition a {most} petits fichiers (compaction à partir de {policy.min_input_files})"
+    if policy.rewrite_manifests and (jobs or len(manifests) >= policy.min_manifests):
+        count = f"{len(manifests)} manifestes (réécriture à partir de {policy.min_manifests})"
+        jobs["rewrite-manifests"] = "après la compaction" if jobs else count
+    if _expiry_due(table, policy, now):
+        jobs["expire-snapshots"] = "des snapshots ont atteint l'âge d'expiration"
+    checked = (
+        f"au plus {most} petits fichiers par partition (compaction à partir de {policy.min_input_files}), "
+        f"{len(manifests)} manifestes (réécriture à partir de {policy.min_manifests}), aucun snapshot à expirer"
+    )
+    return jobs, checked
+
+
 def decide(table: Any, identifier: str, policy: TablePolicy, now: datetime) -> Decision:
     """Due or not, which jobs, and why, for one pyiceberg table."""
     try:
@@ -63,28 +108,34 @@ def decide(table: Any, identifier: str, policy: TablePolicy, now: datetime) -> D
     except (TypeError, KeyError, ValueError):
         return Decision(identifier, True, "jamais maintenue par make maintain", ALL_JOBS)
     orphans_due = orphans_at + timedelta(hours=policy.orphan_min_age_hours)
-    reasons = []
+    changes = []
     current = table.current_snapshot()
     if (current.snapshot_id if current else None) != maintained_snapshot:
-        reasons.append("nouveau snapshot depuis la dernière maintenance")
+        changes.append("nouveau snapshot depuis la dernière maintenance")
     if fingerprint != policy_fingerprint(policy):
-        reasons.append("politique de maintenance modifiée")
-    snapshots = table.snapshots()
-    cutoff = now - timedelta(hours=policy.snapshot_max_age_hours)
-    if len(snapshots) > policy.retain_last and min(_instant(s.timestamp_ms) for s in snapshots) < cutoff:
-        reasons.append("des snapshots ont atteint l'âge d'expiration")
+        changes.append("politique de maintenance modifiée")
+    expiry = ["des snapshots ont atteint l'âge d'expiration"] if _expiry_due(table, policy, now) else []
     if now >= orphans_due:
-        reasons.append(f"dernière recherche d'orphelins il y a plus de {policy.orphan_min_age_hours} h")
-        return Decision(identifier, True, reasons[0], ALL_JOBS)
-    if reasons:
-        later = f" ; recherche d'orphelins sautée jusqu'au {orphans_due:%Y-%m-%d %H:%M} UTC"
-        return Decision(identifier, True, reasons[0] + later, WITHOUT_ORPHANS)
+        orphans = f"dernière recherche d'orphelins il y a plus de {policy.orphan_min_age_hours} h"
+        return Decision(identifier, True, (changes + expiry + [orphans])[0], ALL_JOBS)
+    next_orphans = f"prochaine recherche d'orphelins après le {orphans_due:%Y-%m-%d %H:%M} UTC"
+    if not changes and not expiry:
+        return Decision(
+            identifier,
+            False,
+            f"inchangée depuis la maintenance du {maintained_at:%Y-%m-%d %H:%M} UTC "
+            f"({f'snapshot {maintained_snapshot}' if maintained_snapshot else 'aucun snapshot'}) ; {next_orphans}",
+        )
+    jobs, checked = pending_jobs(table, policy, now)
+    if not jobs:
+        return Decision(identifier, False, f"{changes[0]}, mais rien à faire : {checked} ; {next_orphans}")
+    why = "; ".join(f"{job} : {reason}" for job, reason in jobs.items())
     return Decision(
         identifier,
-        False,
-        f"inchangée depuis la maintenance du {maintained_at:%Y-%m-%d %H:%M} UTC "
-        f"({f'snapshot {maintained_snapshot}' if maintained_snapshot else 'aucun snapshot'}) ; "
-        f"prochaine recherche d'orphelins après le {orphans_due:%Y-%m-%d %H:%M} UTC",
+        True,
+        f"{changes[0] + ' — ' if changes else ''}{why} ; recherche d'orphelins sautée jusqu'au "
+        f"{orphans_due:%Y-%m-%d %H:%M} UTC",
+        tuple(job for job in ALL_JOBS if job in jobs),
     )
 
 

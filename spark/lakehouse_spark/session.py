@@ -24,10 +24,12 @@ from lakehouse.core.spark_conf import spark_home
 def get_spark(
     app_name: str = "lakehouse", settings: Settings | None = None, extra_conf: Mapping[str, str] | None = None
 ):
-    """Return a SparkSession on the lakehouse catalog (an active session is reused as is)."""
+    """Return a SparkSession on the lakehouse catalog (a session already started is reused as is)."""
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
+    # The active session is per thread; the one this process started serves every thread (a thread of
+    # `make run` validates bronze while dbt builds).
+    active = SparkSession.getActiveSession() or SparkSession._instantiatedSession
     if active is not None:
         return active
     settings = settings or load_settings()

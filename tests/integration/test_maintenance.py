@@ -247,16 +247,24 @@ def test_a_table_unchanged_since_its_maintenance_is_skipped_until_something_is_d
     assert "politique" in decision(rules=policy(retain_last=3).for_table(identifier)).reason
     spark.sql(f"INSERT INTO {identifier} VALUES (999, 'NER', 1.0)")
     spark.sql(f"INSERT INTO {identifier} VALUES (1000, 'NER', 2.0)")
-    assert "nouveau snapshot" in decision().reason
-    # the orphan search is recent: every job but that one is due, and its time is kept
-    assert decision().jobs == tuple(job for job in JOBS if job != "remove-orphans")
+    # a new snapshot with no work (4 small files < 5, 3 manifests < 10, nothing old): skipped, and why
+    idle = decision()
+    assert not idle.due and "nouveau snapshot" in idle.reason and "rien à faire" in idle.reason, idle
+    assert "au plus 4 petits fichiers" in idle.reason and "3 manifestes" in idle.reason, idle
+    # the same table under a policy that rewrites manifests from 3: that job only
+    assert decision(rules=policy(retain_last=2, min_manifests=3).for_table(identifier)).jobs == ("rewrite-manifests",)
+    # a fifth small file: compaction, then its manifests; the orphan search is recent, so not that one
+    spark.sql(f"INSERT INTO {identifier} VALUES (1001, 'NER', 3.0)")
+    assert decision().jobs == ("compact", "rewrite-manifests"), decision()
+    assert "5 petits fichiers" in decision().reason
     lines = []
     only = {identifier: decision().jobs}
     run_maintenance(
         spark, running_stack, list(JOBS), table=identifier, policy=rules, now=now, out=lines.append, only=only
     )
     assert not any("remove-orphans" in line for line in lines) and any("rewrite-manifests" in line for line in lines)
-    assert not decision().due
+    assert data_files(spark, identifier) == 1
+    assert not decision().due and "inchangée depuis la maintenance" in decision().reason  # recorded
     assert decision(later).due and decision(later).jobs == tuple(JOBS) and "orphelins" in decision(later).reason
     expiry = now + timedelta(hours=table_rules.snapshot_max_age_hours, minutes=1)
     assert "expiration" in decision(expiry).reason  # 3 snapshots kept > retain_last 2

@@ -45,7 +45,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     assert again.returncode == 0, again.stdout + again.stderr
     assert "aucun nouveau fichier déposé : Spark n'est pas démarré" in again.stdout
     assert any("dbt-build: OK" in line and "rien à construire" in line for line in again.stdout.splitlines())
-    assert any("maintain: OK" in line and "Spark non démarré" in line for line in again.stdout.splitlines())
+    assert any("maintain: OK" in line and "sans Spark" in line for line in again.stdout.splitlines())
     assert _every_snapshot(running_stack) == before
     # What makes the next run build, and how much of it.
     assert plan_build(running_stack).nothing
@@ -63,6 +63,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
         model.write_text(original + "\n-- commentaire\n")
         plan = plan_build(running_stack)
         assert (plan.whole, plan.select) == (False, (CODE_CHANGED,)) and plan.state_dir is not None
+        assert plan.unit_tests and plan.excluded_resource_types == ()  # changed code: its unit tests run
         # A build that started before the edit and ended after it did not build the edit.
         save_build_state(running_stack, inputs)
         assert plan_build(running_stack).select == (CODE_CHANGED,)
@@ -78,6 +79,8 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     increment = run_cli("run", timeout=600, LAKEHOUSE_STANDIN_EVENTS=str(events + 500))
     assert increment.returncode == 0, increment.stdout + increment.stderr
     assert "dbt build --select source:bceao.raw_events+" in increment.stdout, increment.stdout
+    # New data with unchanged code: the dbt unit tests (code checks on fixed rows) are not run again.
+    assert "--exclude-resource-type unit_test" in increment.stdout and "START unit_test" not in increment.stdout
     assert "gold.gold_mart_uemoa_convergence : inchangée par cette construction" in increment.stdout
     after = _every_snapshot(running_stack)
     changed = {t for t in after if after[t] != before.get(t) and t.split(".")[0] in ("silver", "gold")}
