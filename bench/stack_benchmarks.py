@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.runner import Benchmark, Samples
 from lakehouse import stack
-from lakehouse.core import jars, spark_conf
+from lakehouse.core import class_archive, jars, spark_conf
 from lakehouse.core.clients import hive_connection
 from lakehouse.core.settings import EXAMPLE_FILE, PROJECT_ROOT, Settings, load_settings
 from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
@@ -47,8 +47,15 @@ def setup_when_done() -> Samples:
 
 def _provisioned(folder: Path, **extra: str):
     settings = sandbox_settings(folder, PORT_BASE, **extra)
-    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    _setup(settings)
     return settings
+
+
+def _setup(settings: Settings) -> None:
+    """What `make setup` prepares for a stack: its jars, the archive of Spark's classes, its Spark configuration."""
+    paths = jars.resolve_jars(settings, progress=lambda _: None)
+    class_archive.ensure_archive(settings, paths, progress=lambda _: None)
+    spark_conf.write_rendered(settings, paths)
 
 
 def user_memory() -> dict[str, str]:
@@ -60,10 +67,10 @@ def user_memory() -> dict[str, str]:
 
 def provisioned_env_file(folder: Path, port_base: int, **extra: str) -> tuple[Settings, Path]:
     """A throwaway stack's settings file (what a subprocess reads through LAKEHOUSE_ENV_FILE), its
-    settings, and its Spark configuration rendered."""
+    settings, and what `make setup` prepares (`_setup`)."""
     env_file = write_sandbox_env(folder, port_base, **extra)
     settings = load_settings(environ={}, env_file=env_file)
-    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    _setup(settings)
     return settings, env_file
 
 

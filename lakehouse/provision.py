@@ -10,7 +10,7 @@ import re
 import secrets
 from pathlib import Path
 
-from lakehouse.core import jars, spark_conf
+from lakehouse.core import class_archive, jars, spark_conf
 from lakehouse.core.files import write_private
 from lakehouse.core.java import check_java
 from lakehouse.core.notebook_kernel import install_kernel
@@ -51,6 +51,7 @@ def provision(progress: Reporter = print) -> Settings:
     progress(check_java())
     paths = jars.resolve_jars(settings, progress)
     progress(f"{len(paths)} jars vérifiés (SHA-256) dans {settings.jars_dir}")
+    progress(class_archive.ensure_archive(settings, paths, progress))
     rendered = spark_conf.write_rendered(settings, paths)
     progress(f"configuration Spark rendue : {rendered}")
     progress(f"noyau Jupyter : {install_kernel()}")

@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from lakehouse import stack
-from lakehouse.core import jars, spark_conf
+from lakehouse.core import class_archive, jars, spark_conf
 from lakehouse.core.settings import load_settings
 from lakehouse_dev.sandbox import write_sandbox_env
 
@@ -30,12 +30,15 @@ def _isolated_environment():
 
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory, _isolated_environment):
-    """Settings of the session's test stack, with its jars resolved (hard links from the user cache)."""
+    """Settings of the session's test stack, with its jars resolved (hard links from the user cache) and
+    the archive of Spark's classes built for them."""
     folder = tmp_path_factory.mktemp("stack")
     env_file = write_sandbox_env(folder, STACK_PORT_BASE)
     os.environ["LAKEHOUSE_ENV_FILE"] = str(env_file)  # child processes (CLI, beeline) see the same stack
     settings = load_settings()
-    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    paths = jars.resolve_jars(settings, progress=lambda _: None)
+    class_archive.ensure_archive(settings, paths, progress=lambda _: None)  # as `make setup` does
+    spark_conf.write_rendered(settings, paths)
     yield settings
     os.environ.pop("LAKEHOUSE_ENV_FILE", None)
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from string import Template
 
+from lakehouse.core import class_archive
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import CONF_DIR, Settings
 
@@ -62,6 +63,7 @@ def render(settings: Settings, jars: list[Path]) -> str:
         "CATALOG_AUTH_PROPERTIES": auth_lines,
         "SPARK_WAREHOUSE_DIR": str(settings.state_dir / "spark-warehouse"),
         "S3_SSL_ENABLED": str(settings.s3_endpoint.startswith("https")).lower(),
+        "CLASS_ARCHIVE_OPTIONS": class_archive.java_options(settings, jars),
     }
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
 
