@@ -3,13 +3,16 @@
     with PeakMemory(settings) as peak:
         peak.watch(process.pid)        # e.g. the `python -m lakehouse run` subprocess
         process.wait()
-    peak.gigabytes                     # highest sum seen, in GB (10^9 bytes)
+    peak.gigabytes                     # highest sum of RSS seen, in GB (10^9 bytes)
+    peak.pss_gigabytes                 # sum of PSS at that peak (shared pages split between processes)
     peak.composition()                 # the processes at that moment, largest first
 
 Every `INTERVAL` seconds, the resident set sizes (RSS) of the watched processes, of the stack's
 services (their PID files: SeaweedFS, Thrift server, ...) and of all their descendants (the Spark JVMs
 of the jobs, dbt, the connector processes) are added up; the highest sum is kept. RSS counts pages
-shared between processes once per process, so the figure errs on the high side.
+shared between processes once per process (the JVM's libraries and class archives, Python's), so the
+figure errs on the high side. Their proportional set sizes (PSS: each shared page divided between the
+processes that map it) are added up at each new peak: that sum is the memory the processes hold together.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class PeakMemory:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self.at_peak: list[tuple[int, str]] = []
         self._watched: set[int] = set()
         self._stop = threading.Event()
@@ -39,6 +43,10 @@ class PeakMemory:
     @property
     def gigabytes(self) -> float:
         return self.peak_bytes / 1e9
+
+    @property
+    def pss_gigabytes(self) -> float:
+        return self.peak_pss_bytes / 1e9
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -56,8 +64,8 @@ class PeakMemory:
                 roots.add(pid)
         return roots
 
-    def _resident(self) -> list[tuple[int, str]]:
-        """(RSS bytes, what the process is) of every watched process and descendant."""
+    def _resident(self) -> list[tuple[int, psutil.Process, str]]:
+        """(RSS bytes, process, what the process is) of every watched process and descendant."""
         processes: dict[int, psutil.Process] = {}
         for pid in self._roots():
             try:
@@ -69,17 +77,29 @@ class PeakMemory:
         resident = []
         for process in processes.values():
             try:
-                resident.append((process.memory_info().rss, _describe(process)))
+                resident.append((process.memory_info().rss, process, _describe(process)))
             except psutil.Error:
                 continue
         return resident
 
+    @staticmethod
+    def _pss(resident: list[tuple[int, psutil.Process, str]]) -> int:
+        """Sum of PSS (about 10 ms per JVM to read: only at a new peak, not at every sample)."""
+        total = 0
+        for rss, process, _ in resident:
+            try:
+                total += getattr(process.memory_full_info(), "pss", rss)
+            except psutil.Error:
+                total += rss
+        return total
+
     def _sample_until_stopped(self) -> None:
         while True:
             resident = self._resident()
-            total = sum(rss for rss, _ in resident)
+            total = sum(rss for rss, _, _ in resident)
             if total > self.peak_bytes:
-                self.peak_bytes, self.at_peak = total, sorted(resident, reverse=True)
+                self.peak_bytes, self.at_peak = total, sorted(((rss, what) for rss, _, what in resident), reverse=True)
+                self.peak_pss_bytes = self._pss(resident)
             if self._stop.wait(INTERVAL):
                 return
 
