@@ -67,7 +67,7 @@ def java_options(settings: Settings, jars: list[Path]) -> str:
 
 def ensure_archive(settings: Settings, jars: list[Path], progress: Reporter = print) -> str:
     """Build the archive when this classpath has none (one short Spark job, about 30 s); one line."""
-    from lakehouse.core.spark_conf import parse_properties, spark_environment, spark_home, write_rendered
+    from lakehouse.core.spark_conf import spark_environment, spark_properties, spark_submit_command, write_rendered
 
     if not enabled(settings):
         return "archive de classes de la JVM désactivée (LAKEHOUSE_CLASS_ARCHIVE=false)"
@@ -82,29 +82,23 @@ def ensure_archive(settings: Settings, jars: list[Path], progress: Reporter = pr
         old.unlink()
     progress("archive de classes de la JVM : construction (une fois, environ 45 s) ...")
     properties = write_rendered(settings, jars)
-    driver_options = parse_properties(properties.read_text()).get("spark.driver.extraJavaOptions", "")
+    driver_options = spark_properties(settings, jars)["spark.driver.extraJavaOptions"]
     partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
     with tempfile.TemporaryDirectory(prefix="lakehouse-cds-") as warehouse:
-        command = [
-            str(spark_home() / "bin" / "spark-submit"),
-            "--properties-file",
-            str(properties),
-            "--conf",
-            f"spark.driver.extraJavaOptions={driver_options} -XX:ArchiveClassesAtExit={partial} {QUIET}",
-            "--conf",
-            "spark.ui.enabled=false",
-            # a throwaway local catalog as the default one: the lakehouse's catalog service may be down
-            "--conf",
-            "spark.sql.catalog.training=org.apache.iceberg.spark.SparkCatalog",
-            "--conf",
-            "spark.sql.catalog.training.type=hadoop",
-            "--conf",
-            f"spark.sql.catalog.training.warehouse=file://{warehouse}/iceberg",
-            "--conf",
-            "spark.sql.defaultCatalog=training",
+        command = spark_submit_command(
+            properties,
+            {
+                "spark.driver.extraJavaOptions": f"{driver_options} -XX:ArchiveClassesAtExit={partial} {QUIET}",
+                "spark.ui.enabled": "false",
+                # a throwaway local catalog as the default one: the lakehouse's catalog service may be down
+                "spark.sql.catalog.training": "org.apache.iceberg.spark.SparkCatalog",
+                "spark.sql.catalog.training.type": "hadoop",
+                "spark.sql.catalog.training.warehouse": f"file://{warehouse}/iceberg",
+                "spark.sql.defaultCatalog": "training",
+            },
             str(TRAINING_JOB),
             warehouse,
-        ]
+        )
         try:
             result = subprocess.run(
                 command,

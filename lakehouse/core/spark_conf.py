@@ -42,6 +42,14 @@ def spark_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def spark_submit_command(properties: Path, conf: dict[str, str], *arguments: str) -> list[str]:
+    """`spark-submit --properties-file <properties> --conf k=v ... <arguments>` from the pyspark wheel."""
+    command = [str(spark_home() / "bin" / "spark-submit"), "--properties-file", str(properties)]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    return command + list(arguments)
+
+
 def render(settings: Settings, jars: list[Path]) -> str:
     catalog = settings.catalog_name
     auth_lines = ""

@@ -14,7 +14,7 @@ from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import hive_query
 from lakehouse.core.java import check_java
 from lakehouse.core.settings import Settings
-from lakehouse.core.spark_conf import spark_environment, spark_home
+from lakehouse.core.spark_conf import spark_environment
 from lakehouse.services.base import Launch, Port, Service
 
 THRIFT_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
@@ -39,12 +39,9 @@ class ThriftServer(Service):
         work = self.work_dir(settings)
         env = spark_environment(settings)
         env["SPARK_SUBMIT_OPTS"] = f"-Dderby.system.home={work}"
-        command = [
-            str(spark_home() / "bin" / "spark-submit"),
-            "--properties-file",
-            str(properties),
-            "--conf",
-            f"spark.driver.memory={settings.get('THRIFT_DRIVER_MEMORY')}",
+        command = spark_conf.spark_submit_command(
+            properties,
+            {"spark.driver.memory": settings.get("THRIFT_DRIVER_MEMORY")},
             "--class",
             THRIFT_CLASS,
             "--name",
@@ -54,7 +51,7 @@ class ThriftServer(Service):
             f"hive.server2.thrift.port={settings.thrift_port}",
             "--hiveconf",
             f"hive.server2.thrift.bind.host={settings.thrift_host}",
-        ]
+        )
         return Launch(command=command, env=env, cwd=work)
 
     def probe(self, settings: Settings) -> str:
