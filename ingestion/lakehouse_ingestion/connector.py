@@ -7,6 +7,7 @@ LOG, TRACE), read here as a stream so that millions of records never sit in memo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -195,6 +196,33 @@ def discover(settings: Settings, config: dict[str, Any]) -> dict[str, dict[str, 
             if message.get("type") == "CATALOG":
                 return {stream["name"]: stream for stream in message["catalog"]["streams"]}
     raise ConnectorError("le connecteur n'a pas renvoyé de catalogue (discover)")
+
+
+# Configuration keys that are secrets: never part of a cache key.
+SECRET_KEYS = ("api_key",)
+
+
+def declared_streams(settings: Settings, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`discover`, kept under the state folder. The streams and their schemas come from the manifest alone
+    (inline schemas), so the result is reused while the manifest, the connector's pinned runtime
+    (`requirements-airbyte.txt`) and the non-secret configuration are unchanged: about 2 s of connector
+    start saved on each run."""
+    digest = hashlib.sha256()
+    for path in (MANIFEST, MANIFEST.parent / "requirements-airbyte.txt"):
+        digest.update(path.read_bytes())
+    digest.update(json.dumps({k: v for k, v in config.items() if k not in SECRET_KEYS}, sort_keys=True).encode())
+    cached = settings.state_dir / "airbyte" / f"catalog-{digest.hexdigest()[:16]}.json"
+    if cached.is_file():
+        try:
+            return json.loads(cached.read_text())
+        except ValueError:
+            pass  # damaged: discovered again below
+    streams = discover(settings, config)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".tmp")
+    partial.write_text(json.dumps(streams))
+    partial.replace(cached)
+    return streams
 
 
 def configured_catalog(stream: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from lakehouse_ingestion.connector import (
     check_connection,
     configured_catalog,
     connector_config,
-    discover,
+    declared_streams,
     run_connector,
 )
 from lakehouse_ingestion.lake_store import LakeStore
@@ -120,7 +121,10 @@ def ingest_stream(
     config: dict[str, Any],
     work_dir: Path,
     fail_after: str | None = None,
+    before_publish: Callable[[], None] | None = None,
 ) -> StreamReport:
+    """Read one stream and publish what it landed; `before_publish` may refuse the publication by raising
+    (the connection check running beside the read)."""
     name = stream["name"]
     report = StreamReport(name)
     started = time.monotonic()
@@ -157,6 +161,8 @@ def ingest_stream(
                 new_state = message["state"]
     parts = writer.finish()
     report.nulled_values = writer.nulled_values
+    if before_publish is not None:
+        before_publish()
     store.publish(name, sync_id, parts, new_state, versions.to_commit(), fail_after=fail_after)
     report.files = len(parts)
     report.bytes = sum(part.size for part in parts)
@@ -183,39 +189,55 @@ def run_ingest(
     wanted = selected_streams(streams)
     store = LakeStore(settings)
     config = connector_config(settings, url)
-    # Each connector command is a process that spends about 2 s importing the CDK: `check` and `discover`
-    # run side by side, then the streams are read side by side, each by its own `read`, as before.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        checked, discovered = pool.submit(check_connection, settings, config), pool.submit(discover, settings, config)
-        try:
-            checked.result()
-        except ConnectorError as error:
-            raise IngestError(f"connexion à l'API refusée avant toute lecture : {error}") from None
-        declared = discovered.result()
-    unknown = [name for name in wanted if name not in declared]
-    if unknown:
-        raise IngestError(f"flux inconnus du connecteur : {', '.join(unknown)} (déclarés : {', '.join(declared)})")
+    # Each connector command is a process that spends about 2 s importing the CDK. `check` runs beside the
+    # reads, and no stream is published before it has passed; `discover` is reused from the state folder.
+    with ThreadPoolExecutor(max_workers=1) as checker:
+        checked = checker.submit(check_connection, settings, config)
 
-    def ingest_one(name: str, work: Path) -> StreamReport:
-        started = time.monotonic()
-        try:
-            return ingest_stream(settings, store, declared[name], config, work)
-        except ConnectorError as error:
-            return StreamReport(name, error=str(error), seconds=time.monotonic() - started)
+        def connection_checked() -> None:
+            try:
+                checked.result()
+            except ConnectorError as error:
+                raise IngestError(f"connexion à l'API refusée, rien n'a été déposé : {error}") from None
 
+        try:
+            declared = declared_streams(settings, config)
+        except ConnectorError:
+            connection_checked()  # a refused connection explains a failed discover better
+            raise
+        unknown = [name for name in wanted if name not in declared]
+        if unknown:
+            raise IngestError(f"flux inconnus du connecteur : {', '.join(unknown)} (déclarés : {', '.join(declared)})")
+
+        def ingest_one(name: str, work: Path) -> StreamReport:
+            started = time.monotonic()
+            try:
+                return ingest_stream(settings, store, declared[name], config, work, before_publish=connection_checked)
+            except (ConnectorError, IngestError) as error:
+                return StreamReport(name, error=str(error), seconds=time.monotonic() - started)
+
+        reports = _ingest_side_by_side(wanted, ingest_one, out)
+        connection_checked()
+    failed = [r for r in reports if r.error]
+    if failed:
+        raise IngestError("; ".join(f"{r.stream} : {r.error}" for r in failed))
+    return reports
+
+
+def _ingest_side_by_side(
+    wanted: list[str], ingest_one: Callable[[str, Path], StreamReport], out: Reporter
+) -> list[StreamReport]:
+    """Each stream read by its own connector process, side by side; reported in the declared order."""
     reports = []
     with (
         tempfile.TemporaryDirectory(prefix="landing-") as work,
         ThreadPoolExecutor(max_workers=max(1, min(len(wanted), PARALLEL_STREAMS))) as pool,
     ):
         futures = [pool.submit(ingest_one, name, Path(work)) for name in wanted]
-        for future in futures:  # reported in the declared order
+        for future in futures:
             report = future.result()
             if report.recovered:
                 out(f"{report.stream}: reprise — {report.recovered}")
             out(report.line())
             reports.append(report)
-    failed = [r for r in reports if r.error]
-    if failed:
-        raise IngestError("; ".join(f"{r.stream} : {r.error}" for r in failed))
     return reports

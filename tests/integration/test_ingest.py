@@ -13,7 +13,13 @@ import requests
 
 from lakehouse_dev import dataset
 from lakehouse_dev.api_server import ApiState, start_api_server
-from lakehouse_ingestion.connector import configured_catalog, connector_config, discover
+from lakehouse_ingestion.connector import (
+    ConnectorError,
+    configured_catalog,
+    connector_config,
+    declared_streams,
+    discover,
+)
 from lakehouse_ingestion.ingest import IngestError, ingest_stream, run_ingest
 from lakehouse_ingestion.lake_store import LakeStore, SimulatedCrash
 
@@ -192,6 +198,32 @@ def test_a_crash_during_publication_neither_loses_nor_doubles(lake_with_key, api
     assert len(store.landed_objects("raw_events")) > 1
     leftovers = store.s3.list_objects_v2(Bucket=store.bucket, Prefix="_airbyte/raw_events/staging/").get("KeyCount", 0)
     assert leftovers == 0
+
+
+def test_the_catalog_is_discovered_once_per_manifest_and_configuration(lake_with_key, api, tmp_path):
+    settings = lake_with_key.with_values(LAKEHOUSE_STATE_DIR=str(tmp_path / "state"))
+    config = connector_config(settings, api.url)
+    discovered = declared_streams(settings, config)
+    assert discovered == discover(settings, config)
+    # Reused without starting the connector (none can be found now), whatever the key.
+    no_connector = settings.with_values(LAKEHOUSE_AIRBYTE_VENV=str(tmp_path / "no-venv"))
+    assert declared_streams(no_connector, {**config, "api_key": "another-key"}) == discovered
+    # Another non-secret setting is another configuration: discovered again.
+    with pytest.raises(ConnectorError, match="connecteur Airbyte introuvable"):
+        declared_streams(no_connector, {**config, "page_size": 7})
+
+
+def test_nothing_is_published_while_the_connection_check_refuses(lake_with_key, api, tmp_path):
+    stream, config = _stream(lake_with_key, api, "raw_users")
+    store = LakeStore(lake_with_key)
+
+    def refused():
+        raise IngestError("connexion à l'API refusée, rien n'a été déposé : test")
+
+    with pytest.raises(IngestError):
+        ingest_stream(lake_with_key, store, stream, config, tmp_path, before_publish=refused)
+    assert store.landed_objects("raw_users") == []
+    assert store.committed("raw_users").state is None
 
 
 def test_configured_catalog_is_incremental_append_with_source_keys(lake_with_key, api):
