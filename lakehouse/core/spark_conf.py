@@ -95,3 +95,18 @@ def write_rendered(settings: Settings, jars: list[Path]) -> Path:
 
 def spark_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
     return parse_properties(render(settings, jars))
+
+
+# The JIT of a job's JVM with LAKEHOUSE_JOB_JVM_C1_ONLY: C1 alone, no C2. A job's JVM lives for one job (a
+# registration, quality suites, maintenance, a notebook), and on 2 cores C2's compilations took the CPU
+# the job needed: 37 CPU-s of the job's JVM during a daily increment's `make run` with C2, 23 without.
+C1_ONLY = "-XX:TieredStopAtLevel=1"
+
+
+def job_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
+    """The properties of a job's session: the Thrift server's, with the job JVM's JIT choice (the Thrift
+    server, long-lived, keeps C2)."""
+    properties = spark_properties(settings, jars)
+    if settings.get_bool("JOB_JVM_C1_ONLY"):
+        properties["spark.driver.extraJavaOptions"] += f" {C1_ONLY}"
+    return properties

@@ -37,7 +37,7 @@ def get_spark(
     os.environ.setdefault("SPARK_HOME", str(spark_home()))
     if spark_conf.is_local_master(settings):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    properties = spark_conf.spark_properties(settings, jars.verified_jars(settings))
+    properties = spark_conf.job_properties(settings, jars.verified_jars(settings))
     properties.update(extra_conf or {})
     builder = SparkSession.builder.appName(app_name)
     for key, value in properties.items():

@@ -1,5 +1,6 @@
-"""The archive of Spark's classes built at setup is really mapped by a driver JVM: with `-Xshare:on` a
-JVM that cannot map its archive refuses to start, so the session below starts only if it does."""
+"""The options a job's driver JVM really starts with. The archive of Spark's classes built at setup is
+mapped (with `-Xshare:on` a JVM that cannot map its archive refuses to start, so the session below
+starts only if it does), and the JIT is C1 alone (LAKEHOUSE_JOB_JVM_C1_ONLY)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,10 @@ def test_the_driver_jvm_maps_the_archive_built_at_setup(running_stack):
     # the same check fails when the archive cannot be mapped
     unmapped = _session_with(f"-XX:SharedArchiveFile={archive.parent / 'absente.jsa'} -Xshare:on")
     assert unmapped.returncode != 0 and "lignes 5" not in unmapped.stdout
+
+
+def test_a_job_jvm_compiles_with_c1_only(spark):
+    arguments = list(
+        spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+    )
+    assert spark_conf.C1_ONLY in arguments, arguments

@@ -58,3 +58,12 @@ def test_rendered_file_is_private(tmp_path):
     path = spark_conf.write_rendered(_settings(tmp_path), JARS)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "secret/with+chars" in path.read_text()
+
+
+def test_job_jvms_compile_with_c1_only_and_the_thrift_server_keeps_c2(tmp_path):
+    settings = _settings(tmp_path)
+    thrift = spark_conf.spark_properties(settings, JARS)["spark.driver.extraJavaOptions"]
+    job = spark_conf.job_properties(settings, JARS)["spark.driver.extraJavaOptions"]
+    assert job == f"{thrift} {spark_conf.C1_ONLY}" and spark_conf.C1_ONLY not in thrift
+    full = spark_conf.job_properties(_settings(tmp_path, LAKEHOUSE_JOB_JVM_C1_ONLY="false"), JARS)
+    assert full["spark.driver.extraJavaOptions"] == thrift
