@@ -214,14 +214,14 @@ def declared_streams(settings: Settings, config: dict[str, Any]) -> dict[str, di
     cached = settings.state_dir / "airbyte" / f"catalog-{digest.hexdigest()[:16]}.json"
     if cached.is_file():
         try:
-            return json.loads(cached.read_text())
+            streams = json.loads(cached.read_text())
         except ValueError:
-            pass  # damaged: discovered again below
+            streams = None
+        if isinstance(streams, dict):
+            return streams  # anything else is a damaged file: discovered again below
     streams = discover(settings, config)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".tmp")
-    partial.write_text(json.dumps(streams))
-    partial.replace(cached)
+    write_private(cached, json.dumps(streams))
     return streams
 
 

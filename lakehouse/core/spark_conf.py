@@ -99,7 +99,8 @@ def spark_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
 
 # The JIT of a job's JVM with LAKEHOUSE_JOB_JVM_C1_ONLY: C1 alone, no C2. A job's JVM lives for one job (a
 # registration, quality suites, maintenance, a notebook), and on 2 cores C2's compilations took the CPU
-# the job needed: 37 CPU-s of the job's JVM during a daily increment's `make run` with C2, 23 without.
+# the job needed (probe, not a bench: 37 CPU-s of the job's JVM in a daily increment's `make run` with C2,
+# 23 without; spark/README.md).
 C1_ONLY = "-XX:TieredStopAtLevel=1"
 
 

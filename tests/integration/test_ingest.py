@@ -4,6 +4,7 @@ stand-in, landing Parquet + Snappy in SeaweedFS, with every fault case of the is
 from __future__ import annotations
 
 import io
+import json
 import re
 import uuid
 
@@ -211,6 +212,12 @@ def test_the_catalog_is_discovered_once_per_manifest_and_configuration(lake_with
     # Another non-secret setting is another configuration: discovered again.
     with pytest.raises(ConnectorError, match="connecteur Airbyte introuvable"):
         declared_streams(no_connector, {**config, "page_size": 7})
+    # A damaged file is discovered again, then replaced.
+    [kept] = (tmp_path / "state" / "airbyte").glob("catalog-*.json")
+    for damage in ("[]", "{tronqu"):
+        kept.write_text(damage)
+        assert declared_streams(settings, config) == discovered
+        assert json.loads(kept.read_text()) == discovered
 
 
 def test_nothing_is_published_while_the_connection_check_refuses(lake_with_key, api, tmp_path):
