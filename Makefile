@@ -15,7 +15,7 @@ CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down status beeline notebook sql ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -133,6 +133,12 @@ notebook: setup ## JupyterLab en arrière-plan sur 127.0.0.1 (LAKEHOUSE_JUPYTER_
 
 sql: $(VENV_STAMP) ## Lecture rapide sans JVM (pyiceberg + DuckDB) : Q="select ..." [SNAPSHOT=id|table=id] [AS_OF='aaaa-mm-jj hh:mm'] ; sans Q, les tables
 	@$(CLI) sql "$$Q" $(if $(SNAPSHOT),$(foreach s,$(SNAPSHOT),--snapshot $(s))) $(if $(AS_OF),--as-of "$(AS_OF)")
+
+rag-index: setup ## Index de recherche sémantique (chromadb) : gold, documentation dbt, documents/ ; incrémental
+	@$(CLI) rag-index
+
+ask: $(VENV_STAMP) ## Question en français : Q="Le Niger a-t-il respecté le critère d'inflation en 2022 ?" [FORMAT=json]
+	@$(CLI) ask "$$Q" $(if $(FORMAT),--format $(FORMAT))
 
 ##@ Qualité : tests, style, mesures
 

@@ -9,6 +9,7 @@ from bench.dbt_benchmarks import BENCHMARKS as DBT_BENCHMARKS
 from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
 from bench.maintenance_benchmarks import BENCHMARKS as MAINTENANCE_BENCHMARKS
 from bench.quality_benchmarks import BENCHMARKS as QUALITY_BENCHMARKS
+from bench.rag_benchmarks import BENCHMARKS as RAG_BENCHMARKS
 from bench.read_benchmarks import BENCHMARKS as READ_BENCHMARKS
 from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
 from bench.run_benchmarks import BENCHMARKS as RUN_BENCHMARKS
@@ -24,6 +25,7 @@ BENCHMARKS = (
     + MAINTENANCE_BENCHMARKS
     + QUALITY_BENCHMARKS
     + READ_BENCHMARKS
+    + RAG_BENCHMARKS
     + RUN_BENCHMARKS
     + SCALE_BENCHMARKS
 )

@@ -206,6 +206,18 @@ def _sql(args: argparse.Namespace) -> int:
     return run_sql(load_settings(), args.query, args.snapshot or [], args.as_of, args.max_rows)
 
 
+def _rag_index(args: argparse.Namespace) -> int:
+    from lakehouse.rag.ask_cli import run_index
+
+    return run_index(load_settings())
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from lakehouse.rag.ask_cli import run_ask
+
+    return run_ask(load_settings(), args.question, args.format)
+
+
 def _run(args: argparse.Namespace) -> int:
     from lakehouse import pipeline
 
@@ -247,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--as-of", help="lire chaque table telle qu'elle était à cet instant UTC ('2026-11-23 10:00')")
     sql.add_argument("--max-rows", type=int, default=40, help="lignes affichées au plus (40)")
     sql.set_defaults(func=_sql)
+    commands.add_parser("rag-index", help="index de recherche sémantique (gold, doc dbt, documents)").set_defaults(
+        func=_rag_index
+    )
+    ask = commands.add_parser("ask", help="une question en français : chiffres de gold et passages cités")
+    ask.add_argument("question", help="la question, entre guillemets")
+    ask.add_argument("--format", choices=("text", "json"), default="text", help="text (défaut) ou json")
+    ask.set_defaults(func=_ask)
     ingest = commands.add_parser("ingest", help="connecteur Airbyte → fichiers Parquet dans s3://<bucket>/bronze/")
     ingest.add_argument("streams", nargs="*", help="flux à ingérer (tous par défaut)")
     ingest.set_defaults(func=_ingest)

@@ -60,20 +60,21 @@ def _wait_port_free(settings: Settings, seconds: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-def _ask(settings: Settings, payload: dict) -> dict:
+def _ask(settings: Settings, payload: dict, path: str = "/sql") -> dict:
     from lakehouse import stack
-    from lakehouse.services.sql_server import call
+    from lakehouse.services.sql_server import call, settings_fingerprint
 
     started: list[str] = []
     stack.up(settings, ["sql"], progress=started.append)
     if any("démarré en" in line for line in started):
         print("(serveur de lecture rapide démarré ; il reste chaud pour les requêtes suivantes, `make down` l'arrête)")
-    status, body = call(settings, "/sql", payload)
-    if status == 409:  # a server left by other settings: replaced by one for ours
+    payload = {**payload, "fingerprint": settings_fingerprint(settings)}
+    status, body = call(settings, path, payload)
+    if status in (404, 409):  # a server left by other settings or an older version: replaced by one for ours
         stack.down(settings, ["sql"], progress=lambda _: None)
         _wait_port_free(settings)
         stack.up(settings, ["sql"], progress=lambda _: None)
-        status, body = call(settings, "/sql", payload)
+        status, body = call(settings, path, payload)
     if status != 200:
         raise FastReadError(body.get("error") or f"serveur de lecture rapide : HTTP {status}")
     return body

@@ -9,6 +9,8 @@ stops it. It only reads: the fast path refuses anything but SELECT.
     POST /sql  {"sql": "...", "snapshots": {"gold.t": 123}, "as_of": "2026-11-30 08:00"}
       → 200 {"columns": [...], "rows": [[...]], "scans": [...], "elapsed_ms": 12.3}
       → 400 {"error": "une ligne en français"}
+    POST /ask  {"question": "..."}   (`make ask`: the embedding model and the collection stay loaded)
+      → 200 {"question", "answer", "figures": [...], "passages": [...], "elapsed_ms"}
     GET /status → 200 {"status": "ok", "queries": N}
 """
 
@@ -89,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         if not self._authorized():
             return
-        if self.path != "/sql":
+        if self.path not in ("/sql", "/ask"):
             self._send(404, {"error": f"chemin inconnu {self.path}"})
             return
         self.server.touch()
@@ -98,7 +100,10 @@ class _Handler(BaseHTTPRequestHandler):
             if request.get("fingerprint") != self.server.fingerprint:
                 self._send(409, {"error": "ce serveur sert d'autres réglages (catalogue, stockage ou clé)"})
                 return
-            payload = answer(self.server.lake, request)
+            if self.path == "/ask":
+                payload = self.server.ask(request.get("question", ""))
+            else:
+                payload = answer(self.server.lake, request)
         except LakehouseError as error:
             self._send(400, {"error": str(error)})
             return
@@ -106,10 +111,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, {"error": f"{type(error).__name__} : {first_line(error)}"})
             return
         self.server.queries += 1
-        print(
-            f"{payload['elapsed_ms']:>8.1f} ms  {payload['total_rows']} ligne(s)  {request.get('sql', '')[:200]}",
-            flush=True,
+        what = (
+            f"{payload['total_rows']} ligne(s)  {request.get('sql', '')}" if "sql" in request else request["question"]
         )
+        print(f"{payload['elapsed_ms']:>8.1f} ms  {what[:200]}", flush=True)
         self._send(200, payload)
 
 
@@ -128,6 +133,19 @@ class SqlServer(HTTPServer):
         self.queries = 0
         self.idle_seconds = settings.get_int("SQL_IDLE_MINUTES") * 60
         self.last_use = time.monotonic()
+        self.settings = settings
+        self._searcher = None
+
+    def ask(self, question: str) -> dict:
+        """`make ask`: the answer to one question (the search index is opened on the first one)."""
+        from lakehouse.rag.searcher import Searcher
+
+        started = time.perf_counter()
+        if self._searcher is None:
+            self._searcher = Searcher(self.settings)
+        payload = self._searcher.answer(question, self.lake)
+        payload["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        return payload
 
     def touch(self) -> None:
         self.last_use = time.monotonic()

@@ -134,6 +134,12 @@ def _maintain(settings: Settings) -> str:
     )
 
 
+def _rag_index(settings: Settings) -> str:
+    from lakehouse.rag.indexer import build_index
+
+    return build_index(settings, out=STEP_DETAIL).line()
+
+
 STEPS: list[Step] = [
     Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
@@ -153,6 +159,7 @@ STEPS: list[Step] = [
         "maintenance Iceberg : compaction, manifestes, expiration des snapshots, orphelins (essai à blanc)",
         _maintain,
     ),
+    Step("rag-index", "index de recherche sémantique (chromadb) : passages de gold, doc dbt, documents/", _rag_index),
 ]
 
 

@@ -38,13 +38,18 @@ def call(settings: Settings, path: str, payload: dict | None = None, timeout: fl
 
 
 def settings_fingerprint(settings: Settings) -> str:
-    """What a running server must share with its client to answer for it: the same catalog, store and key."""
+    """What a running server must share with its client to answer for it: the same catalog, store and key,
+    and for `make ask` the same search index and embedding model."""
     parts = (
         settings.catalog_uri,
         settings.warehouse,
         settings.catalog_name,
         settings.s3_endpoint,
         settings.s3_access_key,
+        str(settings.state_dir),
+        settings.get("CHROMA_URL"),
+        settings.get("RAG_COLLECTION"),
+        settings.get("RAG_EMBEDDING_MODEL"),
     )
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16]
 

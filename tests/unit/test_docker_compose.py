@@ -14,7 +14,7 @@ import yaml
 from lakehouse.core.settings import EXAMPLE_FILE, PROJECT_ROOT, load_settings, parse_env_file
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-QUICKSTART_SERVICES = {"minio", "mc", "rest", "spark-iceberg"}
+QUICKSTART_SERVICES = {"minio", "mc", "rest", "spark-iceberg", "chromadb"}  # the quickstart, plus chroma
 compose = shutil.which("docker-compose")
 needs_compose = pytest.mark.skipif(compose is None, reason="docker-compose absent (make test-tools l'installe)")
 
@@ -79,13 +79,14 @@ def test_compose_services_ports_and_volumes_follow_the_quickstart_and_settings()
         8888: "spark-iceberg",
         defaults.thrift_port: "spark-iceberg",
         4040: "spark-iceberg",
+        8010: "chromadb",
     }
     assert f"${{LAKEHOUSE_THRIFT_PORT:-{defaults.thrift_port}}}" in COMPOSE_FILE.read_text()
     for name in ("minio", "rest", "spark-iceberg"):
         assert "healthcheck" in services[name], name
     assert services["rest"]["depends_on"]["mc"]["condition"] == "service_completed_successfully"
     assert services["spark-iceberg"]["depends_on"]["rest"]["condition"] == "service_healthy"
-    assert set(spec["volumes"]) == {"minio-data", "rest-catalog"}
+    assert set(spec["volumes"]) == {"minio-data", "rest-catalog", "chroma-data"}
     assert "jdbc:sqlite:/home/iceberg/" in services["rest"]["environment"]["CATALOG_URI"]  # persisted catalog db
     init = services["mc"]["entrypoint"]
     assert "--ignore-existing" in init and " rm " not in init  # never deletes data

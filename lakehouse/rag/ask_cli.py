@@ -1,0 +1,39 @@
+"""`make ask` and `make rag-index` on the command line.
+
+`make ask` sends the question to the warm server of `make sql` (started on first use), which keeps
+the embedding model and the collection loaded: a question then costs a round trip on 127.0.0.1.
+This module stays light on purpose: no chromadb, onnxruntime or pyiceberg here.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lakehouse.core.reporting import Reporter
+from lakehouse.core.settings import Settings
+
+
+def run_ask(settings: Settings, question: str, output: str = "text") -> int:
+    from lakehouse.fast_read_cli import _ask
+    from lakehouse.rag.ask import format_answer
+
+    body = _ask(settings, {"question": question}, path="/ask")
+    if output == "json":
+        keep = ("question", "answer", "passages")
+        print(json.dumps({key: body[key] for key in keep}, ensure_ascii=False, indent=2))
+        return 0
+    for line in format_answer(body):
+        print(line)
+    print(f"\n({body['elapsed_ms']:.0f} ms)")
+    return 0
+
+
+def run_index(settings: Settings, out: Reporter = print) -> int:
+    from lakehouse.rag.indexer import build_index
+
+    report = build_index(settings, out=out)
+    out(f"index : {report.line()}")
+    return 0
+
+
+__all__ = ["run_ask", "run_index"]

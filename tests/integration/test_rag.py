@@ -1,0 +1,194 @@
+"""The semantic search on a real chromadb store, over the real gold of the test stack.
+
+The lake is built as a user's would be: the first vintage landed, registered and built (dbt), then
+indexed; then the revised vintage goes through the same steps and the index is brought up to date.
+Every network connection other than to 127.0.0.1 is refused in this module's process: nothing may
+be downloaded (model weights, telemetry).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import pytest
+
+from lakehouse import pipeline
+from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.fast_read import Lake
+from lakehouse.rag.ask import answer_question
+from lakehouse.rag.embeddings import load_embedder
+from lakehouse.rag.gold_passages import THEMES
+from lakehouse.rag.indexer import build_index
+from lakehouse.rag.store import chroma_client, passages_collection
+from lakehouse.rag.vocabulary import french_number
+from tests.cli_runner import run_cli
+from tests.no_network import refuse_outside_connections
+from tests.private_lake import private_lake
+
+pytestmark = pytest.mark.integration
+
+STEPS = [step for step in pipeline.STEPS if step.name in ("stack", "ingest", "register", "dbt-build")]
+CONVERGENCE = "gold.gold_mart_uemoa_convergence"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_network():
+    """Only loopback connections: a download or a telemetry call fails the test that makes it."""
+    with pytest.MonkeyPatch.context() as patch:
+        refuse_outside_connections(patch)
+        yield
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A one-page PDF whose text layer holds `lines` (Helvetica, WinAnsi: French accents included)."""
+    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
+    text = "BT /F1 11 Tf 50 780 Td 14 TL " + " ".join(f"({line}) '" for line in escaped) + " ET"
+    stream = zlib.compress(text.encode("cp1252"))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    body, offsets = b"%PDF-1.4\n", []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return body + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+@pytest.fixture(scope="module")
+def rag_lake(running_stack, spark, tmp_path_factory):
+    """The first vintage built and indexed, with a documents folder of the module's own."""
+    documents = tmp_path_factory.mktemp("documents")
+    for note in (PROJECT_ROOT / "documents").glob("*.md"):
+        (documents / note.name).write_bytes(note.read_bytes())
+    lake = private_lake(running_stack, spark, "rag").with_values(
+        LAKEHOUSE_RAG_DOCUMENTS_DIR=str(documents), LAKEHOUSE_STANDIN_VINTAGE="1"
+    )
+    pipeline.run_pipeline(lake, STEPS, out=lambda _: None)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def embedder(rag_lake):
+    """The sandbox's model (`use-multilingual`, fast to index); the default model has its own tests."""
+    return load_embedder(rag_lake)
+
+
+def _collection(settings, embedder):
+    return passages_collection(settings, embedder, chroma_client(settings))
+
+
+def _rows_with_figures(settings, theme) -> int:
+    """Rows that state at least one figure (a ratio over 4 quarters is null in the first 3 quarters)."""
+    rows = Lake(settings).table(theme.table, columns=theme.columns).to_pylist()
+    return sum(any(row[m.column] is not None for m in theme.measures) for row in rows)
+
+
+def test_indexing_twice_changes_nothing(rag_lake, embedder):
+    first = build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    assert first.added > 0 and not first.missing_tables
+    collection = _collection(rag_lake, embedder)
+    for theme in THEMES:  # one passage per row that states a figure, in every table
+        found = collection.get(where={"group": theme.table}, include=[])
+        assert len(found["ids"]) == _rows_with_figures(rag_lake, theme), theme.table
+    assert collection.get(where={"kind": "dbt"}, include=[])["ids"]
+    assert collection.get(where={"kind": "document"}, include=[])["ids"]
+    count = collection.count()
+
+    second = build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    assert (second.added, second.deleted, second.updated, second.changed_groups) == (0, 0, 0, [])
+    assert collection.count() == count
+
+
+def test_ask_gives_the_gold_figure_with_its_table_and_snapshot(rag_lake, embedder):
+    build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    lake = Lake(rag_lake)
+    [row] = lake.table(CONVERGENCE, where="pays = 'NER' and annee = 2022").to_pylist()
+    snapshot = str(lake.load(CONVERGENCE).current_snapshot().snapshot_id)
+
+    body = answer_question(
+        "Le Niger a-t-il respecté le critère d'inflation en 2022 ?", lake, _collection(rag_lake, embedder)
+    )
+    [figure] = body["figures"]
+    assert figure["value"].startswith(f"{french_number(row['inflation_moyenne_pct'])} %")
+    assert ("critère respecté" if row["critere_inflation_respecte"] else "critère non respecté") in figure["value"]
+    assert (figure["table"], figure["snapshot_id"]) == (CONVERGENCE, snapshot)
+    top = body["passages"][0]
+    assert top["metadata"]["source"] == CONVERGENCE and top["metadata"]["pays"] == "NER"
+    assert top["metadata"]["annee"] == 2022 and f"snapshot {snapshot}" in top["source"]
+
+    outside = answer_question("Quelle est l'inflation du Ghana en 1990 ?", lake, _collection(rag_lake, embedder))
+    assert outside["figures"] == []
+    assert "Le lac ne couvre pas Ghana" in outside["answer"] and "l'année 1990" in outside["answer"]
+
+
+def test_make_ask_prints_the_answer_and_json(rag_lake, embedder):
+    build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    keys = {k: rag_lake.get(k) for k in ("LAKEHOUSE_RAG_DOCUMENTS_DIR", "LAKEHOUSE_LANDING_BUCKET")}
+    try:
+        text = run_cli("ask", "Quelle a été la croissance du Sénégal au T3 2023 ?", **keys)
+        assert text.returncode == 0, text.stderr
+        assert "gold.gold_kpi_uemoa_growth_yoy, snapshot" in text.stdout and "Passages :" in text.stdout
+        result = run_cli("ask", "croissance du senegal au troisieme trimestre 2023", "--format", "json", **keys)
+        assert result.returncode == 0, result.stderr
+        body = json.loads(result.stdout)
+        assert set(body) == {"question", "answer", "passages"}
+        assert {"text", "source", "metadata", "score"} <= set(body["passages"][0])
+        assert body["passages"][0]["metadata"]["pays"] == "SEN"
+        empty = run_cli("ask", "", **keys)
+        assert empty.returncode == 1 and "question vide" in empty.stderr
+    finally:
+        run_cli("down", "sql")
+
+
+def test_a_dropped_pdf_becomes_searchable_and_leaves_when_removed(rag_lake, embedder):
+    from lakehouse.rag.indexer import documents_dir
+
+    folder = documents_dir(rag_lake)
+    pdf = folder / "note_conjoncture.pdf"
+    pdf.write_bytes(_pdf(["Note de conjoncture.", "Le cours du cajou a baissé de 12 % à Bissau en 2024."]))
+    report = build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    assert "document:note_conjoncture.pdf" in report.changed_groups
+    collection = _collection(rag_lake, embedder)
+    found = collection.query(query_texts=["prix de la noix de cajou en Guinée-Bissau"], n_results=1)
+    assert found["metadatas"][0][0]["source"] == "note_conjoncture.pdf"
+    assert found["metadatas"][0][0]["page"] == 1
+    assert "cajou a baissé de 12 %" in found["documents"][0][0]
+
+    pdf.unlink()
+    report = build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    assert report.deleted >= 1
+    assert not collection.get(where={"source": "note_conjoncture.pdf"}, include=[])["ids"]
+
+
+def test_a_revised_vintage_changes_the_affected_passages_and_figures(rag_lake, embedder):
+    build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    collection = _collection(rag_lake, embedder)
+    before = collection.get(where={"group": CONVERGENCE}, include=["documents", "metadatas"])
+    old_texts = dict(zip(before["ids"], before["documents"], strict=True))
+
+    pipeline.run_pipeline(rag_lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2"), STEPS, out=lambda _: None)
+    report = build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    assert CONVERGENCE in report.changed_groups and report.added > 0 and report.deleted > 0
+
+    lake = Lake(rag_lake)
+    snapshot = str(lake.load(CONVERGENCE).current_snapshot().snapshot_id)
+    after = collection.get(where={"group": CONVERGENCE}, include=["documents", "metadatas"])
+    assert {meta["snapshot_id"] for meta in after["metadatas"]} == {snapshot}  # kept passages cite it too
+    new_ids = set(after["ids"]) - set(old_texts)
+    assert new_ids and set(after["ids"]) & set(old_texts)  # only the revised rows were rewritten
+    rows = {(r["pays"], r["annee"]): r for r in lake.table(CONVERGENCE).to_pylist()}
+    assert len(after["ids"]) == len(rows)
+    for text, meta in zip(after["documents"], after["metadatas"], strict=True):
+        row = rows[(meta["pays"], meta["annee"])]
+        for column in ("inflation_moyenne_pct", "dette_pib_pct", "solde_budgetaire_pib_pct"):
+            if row[column] is not None:
+                assert f" : {french_number(row[column])} %" in text, (column, text)
