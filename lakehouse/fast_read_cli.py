@@ -60,7 +60,8 @@ def _wait_port_free(settings: Settings, seconds: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-def _ask(settings: Settings, payload: dict, path: str = "/sql") -> dict:
+def ask_server(settings: Settings, payload: dict, path: str = "/sql") -> dict:
+    """One request to the warm server (`/sql` or `/ask`), started or replaced when needed; its JSON answer."""
     from lakehouse import stack
     from lakehouse.services.sql_server import call, settings_fingerprint
 
@@ -94,7 +95,7 @@ def run_sql(settings: Settings, sql: str, snapshots: list[str], as_of: str | Non
         print(f'\nexemple : make sql Q="{example}"')
         return 0
     payload = {"sql": sql, "snapshot_args": snapshots, "as_of": as_of, "fingerprint": settings_fingerprint(settings)}
-    body = _ask(settings, payload)
+    body = ask_server(settings, payload)
     for line in format_table(body["columns"], body["rows"], max_rows):
         print(line)
     hidden = body["total_rows"] - min(max_rows, len(body["rows"]))

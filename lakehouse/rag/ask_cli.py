@@ -14,10 +14,10 @@ from lakehouse.core.settings import Settings
 
 
 def run_ask(settings: Settings, question: str, output: str = "text") -> int:
-    from lakehouse.fast_read_cli import _ask
+    from lakehouse.fast_read_cli import ask_server
     from lakehouse.rag.ask import format_answer
 
-    body = _ask(settings, {"question": question}, path="/ask")
+    body = ask_server(settings, {"question": question}, path="/ask")
     if output == "json":
         keep = ("question", "answer", "passages")
         print(json.dumps({key: body[key] for key in keep}, ensure_ascii=False, indent=2))

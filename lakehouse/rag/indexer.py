@@ -85,8 +85,7 @@ def sync_group(
 
 
 def _group_values(collection: Any, group: str, key: str) -> set:
-    found = collection.get(where={"group": group}, include=["metadatas"])
-    return {meta.get(key) for meta in found["metadatas"]} if found["ids"] else set()
+    return {meta.get(key) for meta in _existing(collection, group).values()}
 
 
 def index_tables(settings: Settings, collection: Any, report: IndexReport, out: Reporter, lake: Any = None) -> None:
