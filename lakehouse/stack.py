@@ -142,8 +142,13 @@ def bootstrap(settings: Settings) -> str:
 
 def up(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:
     services = select_services(names, include_on_demand=False)
+    for service in services:
+        if names and not service.enabled(settings):
+            raise ServiceError(f"{service.label} : {service.disabled_reason()}")
     with stack_lock(settings):
         for service in services:
+            if not service.enabled(settings):
+                continue
             progress(start_service(service, settings, progress))
             if service.name == "seaweedfs":
                 progress(f"bootstrap: {bootstrap(settings)}")
@@ -179,6 +184,9 @@ def status(settings: Settings) -> list[ServiceStatus]:
         managed = service.process(settings)
         state = managed.state()
         health = "-"
+        optional = service.on_demand or not service.enabled(settings)
+        if state == "stopped" and not service.enabled(settings):
+            health = service.disabled_reason()
         if state == "running":
             healthy, detail = _probe(service, settings)
             health = ("OK " if healthy else "EN ÉCHEC ") + detail
@@ -191,7 +199,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
                 str(service.main_port(settings)),
                 health,
                 str(managed.log_file),
-                service.on_demand,
+                optional,
             )
         )
     return rows

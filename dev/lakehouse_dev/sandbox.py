@@ -76,5 +76,12 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
     return write_private(folder / "lakehouse.env", "".join(f"{key}={value}\n" for key, value in values.items()))
 
 
+def local_chroma_server(settings: Settings) -> dict[str, str]:
+    """Settings that turn on a local chroma server for a throwaway stack, on its base port (`port_base`
+    itself: the stack's ports are `+ 1` to `+ 10`)."""
+    port_base = settings.get_int("SQL_PORT") - PORTS_PER_STACK
+    return {"LAKEHOUSE_CHROMA_URL": f"http://127.0.0.1:{port_base}", "LAKEHOUSE_CHROMA_LOCAL_SERVER": "true"}
+
+
 def sandbox_settings(folder: Path, port_base: int, **extra: str) -> Settings:
     return load_settings(environ={}, env_file=write_sandbox_env(folder, port_base, **extra))

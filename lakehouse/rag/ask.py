@@ -9,14 +9,18 @@
 3. Passages: the nearest passages of the chromadb collection, filtered to the named country and year
    when there are, with their citation (source, snapshot or file and page) and score (1 − cosine distance).
 
-The answer is extractive: the figures and the passages, nothing generated.
+The answer is extractive: the figures and the passages, nothing generated. When a generator is
+configured (`LAKEHOUSE_LLM_URL`, see `generator`), its checked synthesis follows the figures, with the
+quotation of the sources it cites.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakehouse.rag.generator import Phrasing, Source, compose
 from lakehouse.rag.gold_passages import COUNTRY_QUARTER, COUNTRY_YEAR, THEMES, UNION_QUARTER, Measure, Theme
 from lakehouse.rag.vocabulary import (
     COUNTRIES,
@@ -222,21 +226,44 @@ def extractive_answer(figures: list[Figure], notes: list[str], passages: list[di
     return "\n".join(lines) if lines else "Rien dans le lac ne répond à cette question."
 
 
-def answer_question(text: str, lake: Any, collection: Any, k: int = TOP_K) -> dict:
-    """The JSON answer of `make ask`: question, answer, figures, passages."""
+def sources_of(figures: list[Figure], passages: list[dict]) -> list[Source]:
+    """What a generator may cite, numbered from 1 in this order: the figures, then the passages."""
+    return [Source(f"{f.table}, snapshot {f.snapshot_id}", f"{f.label} : {f.value}") for f in figures] + [
+        Source(p["source"], p["text"]) for p in passages
+    ]
+
+
+def answer_question(
+    text: str,
+    lake: Any,
+    collection: Any,
+    k: int = TOP_K,
+    generate: Callable[[str, list[Source]], Phrasing] | None = None,
+) -> dict:
+    """The JSON answer of `make ask`: question, answer, figures, passages (and the generator's verdict
+    under `generated` when one is configured)."""
     question = Question.parse(text)
     figures, notes = lookup_figures(lake, question)
     passages = search_passages(collection, question, figures, k)
     answer = extractive_answer(figures, notes, passages)
-    return {
-        "question": text,
-        "answer": answer,
-        "figures": [
-            {"label": f.label, "value": f.value, "table": f.table, "snapshot_id": f.snapshot_id, "key": f.key}
-            for f in figures
-        ],
-        "passages": passages,
-    }
+    body: dict[str, Any] = {"question": text}
+    if generate is not None:
+        sources = sources_of(figures, passages)
+        phrasing = generate(text, sources)
+        answer = compose(answer, phrasing, sources)
+        body["generated"] = {
+            "model": phrasing.model,
+            "text": phrasing.text,
+            "cited": phrasing.cited,
+            "note": phrasing.note,
+        }
+    body["answer"] = answer
+    body["figures"] = [
+        {"label": f.label, "value": f.value, "table": f.table, "snapshot_id": f.snapshot_id, "key": f.key}
+        for f in figures
+    ]
+    body["passages"] = passages
+    return body
 
 
 def format_answer(body: dict) -> list[str]:

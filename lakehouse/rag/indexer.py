@@ -6,7 +6,10 @@ the dbt documentation, one document. A passage's id is a digest of its group and
   the one its passages carry, a document whose content digest is the one its passages carry;
 - in a group that changed, only new texts are embedded; vanished texts are deleted; unchanged texts
   keep their embedding and get the new snapshot id in their metadata (what `make ask` cites);
-- a document removed from the folder leaves the index.
+- a document removed from the folder leaves the index;
+- a document that cannot be read (damaged PDF, text not in UTF-8, PDF without a text layer) is skipped
+  with its reason in the report, and its earlier passages leave the index: what `make ask` cites is
+  always what the folder's readable files say. The other sources are indexed as usual.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from typing import Any
 
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import PROJECT_ROOT, Settings
-from lakehouse.rag.doc_passages import dbt_passages, document_files, document_passages
+from lakehouse.rag.doc_passages import DocumentError, dbt_passages, document_files, document_passages
 from lakehouse.rag.gold_passages import THEMES, Passage, table_passages
 
 BATCH = 256
 DBT_GROUP = "dbt"
 DOCUMENT_PREFIX = "document:"
+NO_TEXT = "aucun texte lisible (PDF scanné ? l'OCR n'est pas fait ici) ; fournissez une version texte"
 
 
 @dataclass
@@ -36,12 +40,16 @@ class IndexReport:
     unchanged_groups: list[str] = field(default_factory=list)
     changed_groups: list[str] = field(default_factory=list)
     missing_tables: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)  # document (relative path) -> why it was skipped
 
     def line(self) -> str:
-        return (
+        line = (
             f"{self.added} passage(s) ajouté(s), {self.deleted} supprimé(s), {self.updated} mis à jour ; "
             f"{len(self.changed_groups)} source(s) relue(s), {len(self.unchanged_groups)} inchangée(s)"
         )
+        if self.rejected:
+            line += f" ; {len(self.rejected)} document(s) ignoré(s) : {', '.join(sorted(self.rejected))}"
+        return line
 
 
 def passage_id(group: str, text: str) -> str:
@@ -150,13 +158,33 @@ def index_documents(settings: Settings, collection: Any, report: IndexReport, ou
         if _group_values(collection, group, "content_sha") == {content}:
             report.unchanged_groups.append(group)
             continue
-        passages = [Passage(p.text, {**p.metadata, "content_sha": content}) for p in document_passages(folder, path)]
+        relative = group.removeprefix(DOCUMENT_PREFIX)
+        try:
+            passages = [
+                Passage(p.text, {**p.metadata, "content_sha": content}) for p in document_passages(folder, path)
+            ]
+        except DocumentError as error:
+            _skip_document(collection, group, str(error), report, out)
+            continue
+        if not passages:
+            reason = f"{relative} : {NO_TEXT}"
+            _skip_document(collection, group, reason, report, out)
+            continue
         sync_group(collection, group, passages, report)
-        out(f"{group.removeprefix(DOCUMENT_PREFIX)} : {len(passages)} passage(s)")
+        out(f"{relative} : {len(passages)} passage(s)")
     indexed = {meta["group"] for meta in collection.get(where={"kind": "document"}, include=["metadatas"])["metadatas"]}
     for group in sorted(indexed - set(present)):
         sync_group(collection, group, [], report)
         out(f"{group.removeprefix(DOCUMENT_PREFIX)} : retiré du dossier, retiré de l'index")
+
+
+def _skip_document(collection: Any, group: str, reason: str, report: IndexReport, out: Reporter) -> None:
+    relative = group.removeprefix(DOCUMENT_PREFIX)
+    report.rejected[relative] = reason
+    earlier = len(_existing(collection, group))
+    sync_group(collection, group, [], report)
+    dropped = f" ; ses {earlier} passage(s) précédent(s) sont retirés de l'index" if earlier else ""
+    out(f"document ignoré — {reason}{dropped}")
 
 
 def build_index(settings: Settings, out: Reporter = print, embedder: Any = None, client: Any = None) -> IndexReport:

@@ -13,6 +13,7 @@ from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import Settings
 from lakehouse.rag.ask import answer_question
 from lakehouse.rag.embeddings import load_embedder
+from lakehouse.rag.generator import enabled, phrase
 from lakehouse.rag.store import forget_local_clients, index_generation, passages_collection
 
 
@@ -26,6 +27,7 @@ class Searcher:
         self.embedder = load_embedder(settings)
         self._collection: Any = None
         self._generation: str | None = None
+        self.generate = (lambda question, sources: phrase(settings, question, sources)) if enabled(settings) else None
 
     def collection(self) -> Any:
         generation = index_generation(self.settings)
@@ -42,4 +44,4 @@ class Searcher:
         collection = self.collection()
         if collection.count() == 0:
             raise AskError("l'index de recherche est vide : lancez make rag-index (ou make run)")
-        return answer_question(question, lake, collection)
+        return answer_question(question, lake, collection, generate=self.generate)

@@ -39,6 +39,13 @@ class Service:
     label: str = ""
     on_demand: bool = False  # True: started by its own command, not by `make up` (still stopped by `make down`)
 
+    def enabled(self, settings: Settings) -> bool:
+        """False for an optional service its settings leave off: `make up` skips it."""
+        return True
+
+    def disabled_reason(self) -> str:
+        return "non configuré"
+
     def marker(self, settings: Settings) -> str:
         """A string found only in this stack's command line for the service (guards against PID reuse)."""
         raise NotImplementedError

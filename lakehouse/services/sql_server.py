@@ -39,7 +39,7 @@ def call(settings: Settings, path: str, payload: dict | None = None, timeout: fl
 
 def settings_fingerprint(settings: Settings) -> str:
     """What a running server must share with its client to answer for it: the same catalog, store and key,
-    and for `make ask` the same search index and embedding model."""
+    and for `make ask` the same search index, embedding model and generator."""
     parts = (
         settings.catalog_uri,
         settings.warehouse,
@@ -50,6 +50,10 @@ def settings_fingerprint(settings: Settings) -> str:
         settings.get("CHROMA_URL"),
         settings.get("RAG_COLLECTION"),
         settings.get("RAG_EMBEDDING_MODEL"),
+        settings.get("LLM_URL"),
+        settings.get("LLM_MODEL"),
+        settings.get("LLM_API_KEY"),
+        settings.get("LLM_TIMEOUT_SECONDS"),
     )
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16]
 

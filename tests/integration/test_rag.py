@@ -14,7 +14,7 @@ import zlib
 import pytest
 
 from lakehouse import pipeline
-from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.core.settings import PROJECT_ROOT, SettingsError
 from lakehouse.fast_read import Lake
 from lakehouse.rag.ask import answer_question
 from lakehouse.rag.embeddings import load_embedder
@@ -22,7 +22,9 @@ from lakehouse.rag.gold_passages import THEMES
 from lakehouse.rag.indexer import build_index
 from lakehouse.rag.store import chroma_client, passages_collection
 from lakehouse.rag.vocabulary import french_number
+from lakehouse_dev.sandbox import local_chroma_server
 from tests.cli_runner import run_cli
+from tests.llm_stand_in import running_stand_in
 from tests.no_network import refuse_outside_connections
 from tests.private_lake import private_lake
 
@@ -149,6 +151,36 @@ def test_make_ask_prints_the_answer_and_json(rag_lake, embedder):
         run_cli("down", "sql")
 
 
+def _first_source_cited(body: dict) -> str:
+    """What the stand-in model answers: the first numbered source, cited."""
+    user = body["messages"][-1]["content"]
+    first = next(line for line in user.splitlines() if line.startswith("[1] "))
+    return f"D'après la source [1] : {first.split(') ', 1)[1]}"
+
+
+def test_make_ask_with_a_generator_prints_its_synthesis_and_quotes_its_sources(rag_lake, embedder):
+    build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    keys = {k: rag_lake.get(k) for k in ("LAKEHOUSE_RAG_DOCUMENTS_DIR", "LAKEHOUSE_LANDING_BUCKET")}
+    try:
+        with running_stand_in() as model:
+            model.reply = _first_source_cited
+            text = run_cli(
+                "ask", "Le Niger a-t-il respecté le critère d'inflation en 2022 ?", LAKEHOUSE_LLM_URL=model.url, **keys
+            )
+            assert text.returncode == 0, text.stderr
+            assert len(model.requests) == 1
+            assert "Synthèse (générée par le modèle, sur les sources citées) :" in text.stdout
+            assert f"[1] {CONVERGENCE}, snapshot " in text.stdout  # the figure quoted with its table and snapshot
+
+            model.reply = "L'inflation du Niger est de 99,99 % [1]."
+            invented = run_cli("ask", "Inflation du Niger en 2022 ?", LAKEHOUSE_LLM_URL=model.url, **keys)
+            assert invented.returncode == 0, invented.stderr
+            assert model.reply not in invented.stdout and "Synthèse" not in invented.stdout
+            assert "synthèse générée écartée : elle écrit le nombre 99,99, absent des sources" in invented.stdout
+    finally:
+        run_cli("down", "sql")
+
+
 def test_a_dropped_pdf_becomes_searchable_and_leaves_when_removed(rag_lake, embedder):
     from lakehouse.rag.indexer import documents_dir
 
@@ -167,6 +199,60 @@ def test_a_dropped_pdf_becomes_searchable_and_leaves_when_removed(rag_lake, embe
     report = build_index(rag_lake, out=lambda _: None, embedder=embedder)
     assert report.deleted >= 1
     assert not collection.get(where={"source": "note_conjoncture.pdf"}, include=[])["ids"]
+
+
+def test_unreadable_documents_are_skipped_with_their_reason_and_the_rest_is_indexed(rag_lake, embedder):
+    from lakehouse.rag.indexer import documents_dir
+
+    folder = documents_dir(rag_lake)
+    good = folder / "bulletin.pdf"
+    good.write_bytes(_pdf(["Bulletin mensuel.", "Le fret maritime a augmenté de 7 % au port de Lomé en 2023."]))
+    build_index(rag_lake, out=lambda _: None, embedder=embedder)
+    collection = _collection(rag_lake, embedder)
+    assert collection.get(where={"source": "bulletin.pdf"}, include=[])["ids"]
+
+    good.write_bytes(_pdf(["Bulletin mensuel."])[:200])  # the same file, now truncated
+    (folder / "latin1.txt").write_bytes("Note sur l'épargne des ménages.".encode("latin-1"))
+    (folder / "scan.pdf").write_bytes(_pdf([]))  # a PDF with no text layer, as a scan would be
+    (folder / "nouvelle_note.md").write_text("Le taux directeur de la BCEAO guide le crédit bancaire.\n")
+    lines: list[str] = []
+    try:
+        report = build_index(rag_lake, out=lines.append, embedder=embedder)
+    finally:
+        for name in ("bulletin.pdf", "latin1.txt", "scan.pdf", "nouvelle_note.md"):
+            (folder / name).unlink()
+    assert set(report.rejected) == {"bulletin.pdf", "latin1.txt", "scan.pdf"}
+    assert "PDF illisible" in report.rejected["bulletin.pdf"]
+    assert "UTF-8" in report.rejected["latin1.txt"]
+    assert "aucun texte lisible" in report.rejected["scan.pdf"]
+    assert any("bulletin.pdf" in line and "retirés de l'index" in line for line in lines), lines
+    assert "3 document(s) ignoré(s)" in report.line()
+    assert not collection.get(where={"source": "bulletin.pdf"}, include=[])["ids"]
+    assert collection.get(where={"source": "nouvelle_note.md"}, include=[])["ids"]  # the rest went on
+    build_index(rag_lake, out=lambda _: None, embedder=embedder)  # folder back as it was
+    assert not collection.get(where={"source": "nouvelle_note.md"}, include=[])["ids"]
+
+
+def test_a_local_chroma_server_started_by_up_serves_the_index(rag_lake, embedder):
+    from lakehouse import stack
+
+    served = rag_lake.with_values(**local_chroma_server(rag_lake))
+    lines: list[str] = []
+    stack.up(served, progress=lines.append)  # `make up`: the configured chroma server with the rest
+    try:
+        assert any(line.startswith("chroma: démarré en") for line in lines), lines
+        row = {r.name: r for r in stack.status(served)}["chroma"]
+        assert row.state == "running" and row.health.startswith("OK") and not row.on_demand
+        report = build_index(served, out=lambda _: None, embedder=embedder)
+        assert report.added > 0
+        body = answer_question("Inflation du Niger en 2022 ?", Lake(served), _collection(served, embedder))
+        assert body["figures"] and body["passages"][0]["metadata"]["pays"] == "NER"
+        assert (served.state_dir / "chroma-server").is_dir()
+    finally:
+        stack.down(served, ["chroma"], progress=lambda _: None)
+    assert {r.name: r for r in stack.status(rag_lake)}["chroma"].health.startswith("non démarré par make up")
+    with pytest.raises(SettingsError, match="LAKEHOUSE_CHROMA_URL=http://127.0.0.1:<port>"):
+        stack.up(rag_lake.with_values(LAKEHOUSE_CHROMA_LOCAL_SERVER="true"), ["chroma"])
 
 
 def test_a_revised_vintage_changes_the_affected_passages_and_figures(rag_lake, embedder):
