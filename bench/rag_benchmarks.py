@@ -77,7 +77,7 @@ def _ten_times(settings, embedder) -> tuple[float, int]:
         for text, meta in zip(source["documents"], source["metadatas"], strict=True)
     ]
     started = time.perf_counter()
-    sync_group(collection, "bench10x", passages, IndexReport())
+    sync_group(collection, "bench10x", passages, IndexReport(), embedder)
     seconds = time.perf_counter() - started
     client.delete_collection(name)
     return seconds, len(passages)

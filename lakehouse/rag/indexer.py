@@ -52,8 +52,10 @@ class IndexReport:
         return line
 
 
-def passage_id(group: str, text: str) -> str:
-    return hashlib.sha256(f"{group}\n{text}".encode()).hexdigest()[:32]
+def passage_id(group: str, passage: Passage) -> str:
+    """A digest of the group, the text and what is embedded: the same content, the same id."""
+    embedded = "" if passage.embedded == passage.text else passage.embedded
+    return hashlib.sha256(f"{group}\n{passage.text}\n{embedded}".encode()).hexdigest()[:32]
 
 
 def _existing(collection: Any, group: str) -> dict[str, dict]:
@@ -62,13 +64,20 @@ def _existing(collection: Any, group: str) -> dict[str, dict]:
 
 
 def sync_group(
-    collection: Any, group: str, passages: Iterable[Passage], report: IndexReport, out: Reporter | None = None
+    collection: Any,
+    group: str,
+    passages: Iterable[Passage],
+    report: IndexReport,
+    embedder: Any,
+    out: Reporter | None = None,
 ) -> None:
-    """Make the group's passages in the collection exactly `passages` (see the module's rules); with `out`,
-    a progress line per batch embedded when there are several."""
-    wanted: dict[str, tuple[str, dict]] = {}
+    """Make the group's passages in the collection exactly `passages` (see the module's rules), new ones
+    embedded by `embedder` from their `embedded` text; with `out`, a progress line per batch embedded
+    when there are several."""
+    wanted: dict[str, tuple[str, dict, str]] = {}
     for passage in passages:
-        wanted[passage_id(group, passage.text)] = (passage.text, {**passage.metadata, "group": group})
+        metadata = {**passage.metadata, "group": group}
+        wanted[passage_id(group, passage)] = (passage.text, metadata, passage.embedded)
     existing = _existing(collection, group)
     stale = [pid for pid in existing if pid not in wanted]
     new = [pid for pid in wanted if pid not in existing]
@@ -78,7 +87,12 @@ def sync_group(
     started = time.monotonic()
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
-        collection.add(ids=batch, documents=[wanted[p][0] for p in batch], metadatas=[wanted[p][1] for p in batch])
+        collection.add(
+            ids=batch,
+            documents=[wanted[p][0] for p in batch],
+            metadatas=[wanted[p][1] for p in batch],
+            embeddings=embedder([wanted[p][2] for p in batch]),
+        )
         done = start + len(batch)
         if out and len(new) > BATCH:
             rate = done / max(time.monotonic() - started, 1e-6)
@@ -96,7 +110,9 @@ def _group_values(collection: Any, group: str, key: str) -> set:
     return {meta.get(key) for meta in _existing(collection, group).values()}
 
 
-def index_tables(settings: Settings, collection: Any, report: IndexReport, out: Reporter, lake: Any = None) -> None:
+def index_tables(
+    settings: Settings, collection: Any, embedder: Any, report: IndexReport, out: Reporter, lake: Any = None
+) -> None:
     from lakehouse.fast_read import FastReadError, Lake
 
     lake = lake or Lake(settings)
@@ -115,7 +131,7 @@ def index_tables(settings: Settings, collection: Any, report: IndexReport, out: 
         rows = lake.table(theme.table, columns=theme.columns).to_pylist()
         before = (report.added, report.deleted, report.updated)
         passages = table_passages(theme, rows, snapshot.snapshot_id if snapshot else None)
-        sync_group(collection, theme.table, passages, report, out)
+        sync_group(collection, theme.table, passages, report, embedder, out)
         out(
             f"{theme.table}@{snapshot_id} : {len(rows)} lignes, +{report.added - before[0]} "
             f"-{report.deleted - before[1]} ~{report.updated - before[2]} passages"
@@ -130,7 +146,9 @@ def _digest_of_files(paths: Iterable[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
-def index_dbt_docs(collection: Any, report: IndexReport, out: Reporter, models_dir: Path | None = None) -> None:
+def index_dbt_docs(
+    collection: Any, embedder: Any, report: IndexReport, out: Reporter, models_dir: Path | None = None
+) -> None:
     models_dir = models_dir or PROJECT_ROOT / "dbt" / "models"
     files = sorted([*models_dir.rglob("*.yml"), *models_dir.rglob("*.md")])
     content = _digest_of_files(files)
@@ -139,7 +157,7 @@ def index_dbt_docs(collection: Any, report: IndexReport, out: Reporter, models_d
         return
     passages = [Passage(p.text, {**p.metadata, "content_sha": content}) for p in dbt_passages(models_dir)]
     before = report.added
-    sync_group(collection, DBT_GROUP, passages, report, out)
+    sync_group(collection, DBT_GROUP, passages, report, embedder, out)
     out(f"documentation dbt : {len(passages)} passages (+{report.added - before})")
 
 
@@ -148,7 +166,7 @@ def documents_dir(settings: Settings) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def index_documents(settings: Settings, collection: Any, report: IndexReport, out: Reporter) -> None:
+def index_documents(settings: Settings, collection: Any, embedder: Any, report: IndexReport, out: Reporter) -> None:
     folder = documents_dir(settings)
     present = {}
     for path in document_files(folder):
@@ -170,11 +188,11 @@ def index_documents(settings: Settings, collection: Any, report: IndexReport, ou
             reason = f"{relative} : {NO_TEXT}"
             _skip_document(collection, group, reason, report, out)
             continue
-        sync_group(collection, group, passages, report)
+        sync_group(collection, group, passages, report, embedder)
         out(f"{relative} : {len(passages)} passage(s)")
     indexed = {meta["group"] for meta in collection.get(where={"kind": "document"}, include=["metadatas"])["metadatas"]}
     for group in sorted(indexed - set(present)):
-        sync_group(collection, group, [], report)
+        sync_group(collection, group, [], report, embedder)
         out(f"{group.removeprefix(DOCUMENT_PREFIX)} : retiré du dossier, retiré de l'index")
 
 
@@ -182,7 +200,7 @@ def _skip_document(collection: Any, group: str, reason: str, report: IndexReport
     relative = group.removeprefix(DOCUMENT_PREFIX)
     report.rejected[relative] = reason
     earlier = len(_existing(collection, group))
-    sync_group(collection, group, [], report)
+    sync_group(collection, group, [], report, None)
     dropped = f" ; ses {earlier} passage(s) précédent(s) sont retirés de l'index" if earlier else ""
     out(f"document ignoré — {reason}{dropped}")
 
@@ -195,9 +213,9 @@ def build_index(settings: Settings, out: Reporter = print, embedder: Any = None,
     embedder = embedder or load_embedder(settings)
     collection = passages_collection(settings, embedder, client)
     report = IndexReport()
-    index_tables(settings, collection, report, out)
-    index_dbt_docs(collection, report, out)
-    index_documents(settings, collection, report, out)
+    index_tables(settings, collection, embedder, report, out)
+    index_dbt_docs(collection, embedder, report, out)
+    index_documents(settings, collection, embedder, report, out)
     if report.added or report.deleted or report.updated:
         mark_changed(settings)
     return report

@@ -42,7 +42,7 @@ def test_the_default_model_is_multilingual_e5_and_finds_french_paraphrases(setti
     collection = passages_collection(settings, default_embedder)
     assert collection.name == "uemoa_e5small"
     report = IndexReport()
-    index_documents(settings, collection, report, out=lambda _: None)
+    index_documents(settings, collection, default_embedder, report, out=lambda _: None)
     assert report.added >= 10 and "document:README.md" not in report.changed_groups
     for question, expected in (
         ("quels sont les seuils du pacte de convergence", "pacte_de_convergence.md"),
@@ -55,10 +55,10 @@ def test_the_default_model_is_multilingual_e5_and_finds_french_paraphrases(setti
 
 def test_documents_are_indexed_once_and_leave_when_removed(settings, default_embedder):
     collection = passages_collection(settings, default_embedder)
-    index_documents(settings, collection, IndexReport(), out=lambda _: None)
+    index_documents(settings, collection, default_embedder, IndexReport(), out=lambda _: None)
     count = collection.count()
     again = IndexReport()
-    index_documents(settings, collection, again, out=lambda _: None)
+    index_documents(settings, collection, default_embedder, again, out=lambda _: None)
     assert (again.added, again.deleted, again.updated, again.changed_groups) == (0, 0, 0, [])
 
     folder = settings.state_dir.parent / "documents"
@@ -67,7 +67,7 @@ def test_documents_are_indexed_once_and_leave_when_removed(settings, default_emb
     note.write_text(note.read_text(encoding="utf-8") + "\n\nUne phrase ajoutée sur le critère de dette.\n")
     changed = IndexReport()
     lines: list[str] = []
-    index_documents(settings, collection, changed, out=lines.append)
+    index_documents(settings, collection, default_embedder, changed, out=lines.append)
     assert "revisions_et_millesimes.md : retiré du dossier, retiré de l'index" in lines
     assert not collection.get(where={"source": "revisions_et_millesimes.md"}, include=[])["ids"]
     assert changed.changed_groups == ["document:pacte_de_convergence.md", "document:revisions_et_millesimes.md"]

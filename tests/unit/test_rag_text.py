@@ -8,7 +8,7 @@ import pytest
 
 from lakehouse.rag.ask import Question, _themes_for, citation
 from lakehouse.rag.doc_passages import chunks, dbt_passages
-from lakehouse.rag.gold_passages import THEMES_BY_TABLE, row_passage
+from lakehouse.rag.gold_passages import THEMES_BY_TABLE, Passage, row_passage
 from lakehouse.rag.indexer import passage_id
 from lakehouse.rag.vocabulary import find_countries, find_quarter, find_years, french_number, normalize
 
@@ -87,6 +87,12 @@ def test_a_convergence_passage_states_figures_thresholds_and_verdicts():
         "annee": 2022,
         "pays": "NER",
     }
+    # embedded: the same words without the figures (a question finds the row, gold gives its values)
+    assert passage.search_text == (
+        "Niger (NER), année 2022 — critères de convergence de premier rang du pacte UEMOA (année complète). "
+        "solde budgétaire rapporté au PIB ; inflation moyenne de l'année ; dette publique rapportée au PIB ; "
+        "nombre de critères respectés sur 3."
+    )
 
 
 def test_a_quarter_passage_names_the_quarter_both_ways_and_skips_missing_values():
@@ -136,8 +142,12 @@ def test_dbt_documentation_gives_model_and_column_passages():
 
 
 def test_ids_come_from_content_and_citations_name_their_source():
-    assert passage_id("gold.t", "a") == passage_id("gold.t", "a") != passage_id("gold.t", "b")
-    assert passage_id("gold.t", "a") != passage_id("gold.u", "a")
+    a, b = Passage("a", {}), Passage("b", {})
+    assert passage_id("gold.t", a) == passage_id("gold.t", Passage("a", {"x": 1})) != passage_id("gold.t", b)
+    assert passage_id("gold.t", a) != passage_id("gold.u", a)
+    # what is embedded is part of the content: a passage embedded from another text is another passage
+    assert passage_id("gold.t", a) != passage_id("gold.t", Passage("a", {}, search_text="a sans chiffres"))
+    assert passage_id("gold.t", a) == passage_id("gold.t", Passage("a", {}, search_text="a"))
     assert citation({"kind": "gold", "source": "gold.t", "snapshot_id": "42"}) == "gold.t (snapshot 42)"
     assert citation({"kind": "document", "source": "pacte.pdf", "page": 2}) == "documents/pacte.pdf, page 2"
     assert citation({"kind": "dbt", "source": "models/marts/gold/x.yml"}) == "dbt/models/marts/gold/x.yml"
