@@ -15,7 +15,7 @@ CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -47,7 +47,7 @@ up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST) et le serveur Thri
 down: ## Arrête les services démarrés par `make up` et JupyterLab (`make notebook`)
 	@if [ -x $(PY) ]; then $(CLI) down; else echo "rien à arrêter (pas de $(VENV))"; fi
 
-status: ## Chaque service, son port, son PID et sa santé
+status: ## Chaque service (port, PID, santé), puis la dernière exécution de make run et la fraîcheur des sources
 	@$(CLI) status
 
 settings: setup ## Les réglages effectifs et leur origine (secrets masqués)
@@ -122,6 +122,9 @@ snapshots: setup ## Historique des snapshots de TABLE=ns.t (identifiants pour le
 
 rollback: setup ## Ramène TABLE=ns.t à SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj hh:mm:ss' (UTC), en affichant ce qui change
 	@$(CLI) rollback --table "$(TABLE)" $(if $(SNAPSHOT),--snapshot $(SNAPSHOT)) $(if $(TIMESTAMP),--timestamp "$(TIMESTAMP)")
+
+changes: setup ## Changements de TABLE=ns.t depuis FROM=<snapshot|'aaaa-mm-jj hh:mm:ss'> [TO=…] [KEY=col,…] : insertions, suppressions, mises à jour (avant → après)
+	@$(CLI) changes --table "$(TABLE)" $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)") $(if $(KEY),--key "$(KEY)") $(if $(LIMIT),--limit $(LIMIT))
 
 ##@ Interroger
 

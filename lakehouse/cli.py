@@ -44,14 +44,19 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from lakehouse import stack
+    from lakehouse import run_report, stack
 
-    rows = stack.status(load_settings())
+    settings = load_settings()
+    rows = stack.status(settings)
     print(f"{'service':<10} {'état':<8} {'PID':>7}  {'adresse':<32} santé")
     for row in rows:
         print(f"{row.name:<10} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
         if row.state != "running":
             print(f"{'':<10} journal : {row.log}")
+    last = run_report.last_run(settings)
+    print()
+    for line in run_report.format_last_run(last) if last else ["aucune exécution de make run enregistrée"]:
+        print(line)
     needed = [row for row in rows if not (row.on_demand and row.state == "stopped")]
     return 0 if all(row.state == "running" and row.health.startswith("OK") for row in needed) else 3
 
@@ -189,6 +194,20 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _changes(args: argparse.Namespace) -> int:
+    from lakehouse_spark.change_feed import parse_bound, print_changes, read_changes
+
+    settings = load_settings()
+    if not args.start:
+        raise LakehouseError("donnez FROM=<snapshot> ou FROM='aaaa-mm-jj hh:mm:ss' (UTC) : `make snapshots TABLE=...`")
+    parse_bound(args.start, "FROM")  # a bad FROM or TO is refused before Spark starts
+    if args.end:
+        parse_bound(args.end, "TO")
+    feed = read_changes(_maintenance_spark(settings), settings, args.table, args.start, args.end, args.key)
+    print_changes(feed, limit=args.limit)
+    return 0
+
+
 def _notebook(args: argparse.Namespace) -> int:
     from lakehouse import stack
     from lakehouse.services import service_named
@@ -301,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--snapshot", help="identifiant du snapshot (make snapshots)")
     rollback.add_argument("--timestamp", help="instant UTC, par exemple '2026-11-23 10:00:00'")
     rollback.set_defaults(func=_rollback)
+    changes = commands.add_parser("changes", help="lignes insérées, supprimées, mises à jour d'une table depuis FROM")
+    changes.add_argument("--table", required=True, help="namespace.table, ex. silver.stg_users")
+    changes.add_argument("--from", dest="start", help="snapshot (exclu) ou instant UTC de départ")
+    changes.add_argument("--to", dest="end", help="snapshot ou instant UTC de fin (défaut : l'état courant)")
+    changes.add_argument("--key", help="colonnes d'identifiant, ex. pays,annee,trimestre")
+    changes.add_argument("--limit", type=int, default=50, help="changements affichés au plus")
+    changes.set_defaults(func=_changes)
     commands.add_parser("quality", help="suites Great Expectations sur main, Data Docs").set_defaults(func=_quality)
     commands.add_parser("audit-report", help="le dernier audit Write-Audit-Publish").set_defaults(func=_audit_report)
     publish = commands.add_parser("publish", help="publie le dernier audit en échec (--force)")

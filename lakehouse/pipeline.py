@@ -2,7 +2,9 @@
 
 Each step is a named callable; later stages (ingest, register, dbt build, maintenance)
 add themselves to `STEPS`. One progress line per step with its duration; the first
-failing step stops the run with a non-zero exit code and its name.
+failing step stops the run with a non-zero exit code and its name. A step may return, with
+its summary, the facts the run report keeps (`run_report`): the report and the metrics are
+written when the run ends, failed or not.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lakehouse import stack
+from lakehouse import run_report, stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter, indented
@@ -22,10 +24,16 @@ STEP_DETAIL = indented(print)
 
 
 @dataclass(frozen=True)
+class StepResult:
+    summary: str
+    facts: dict  # for the run report: counts per stream or table, dbt node statuses, ...
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     description: str
-    run: Callable[[Settings], str | None]
+    run: Callable[[Settings], str | StepResult | None]
 
 
 def _start_stack(settings: Settings) -> str:
@@ -35,24 +43,33 @@ def _start_stack(settings: Settings) -> str:
     return "; ".join(line.split(" — ")[0] for line in reports)
 
 
-def _ingest(settings: Settings) -> str:
+def _ingest(settings: Settings) -> StepResult:
     from lakehouse.bceao_api import ingest_from_bceao
 
     reports = ingest_from_bceao(settings, out=STEP_DETAIL)
-    return (
-        f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers"
+    return StepResult(
+        f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers",
+        {
+            "records_landed": {r.stream: r.records_landed for r in reports},
+            "files_landed": {r.stream: r.files for r in reports},
+        },
     )
 
 
-def _register(settings: Settings) -> str:
+def _register(settings: Settings) -> StepResult:
     from lakehouse_spark.bronze_job import run_register
 
     results = run_register(settings, out=STEP_DETAIL)
     rejected = sum(len(r.rejected) for r in results)
-    return (
+    return StepResult(
         f"{sum(r.files for r in results)} fichiers, {sum(r.rows for r in results)} lignes enregistrés dans bronze"
         + (f", {rejected} en quarantaine" if rejected else "")
-        + " ; réconciliation OK"
+        + " ; réconciliation OK",
+        {
+            "files_registered": {r.stream: r.files for r in results},
+            "rows_registered": {r.stream: r.rows for r in results},
+            "files_quarantined": {r.stream: len(r.rejected) for r in results},
+        },
     )
 
 
@@ -91,7 +108,23 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
     return summary
 
 
-def _maintain(settings: Settings) -> str:
+def _dbt_build(settings: Settings) -> StepResult:
+    """The dbt step of `make run`, with the status of each dbt node it ran (from dbt's run_results.json)."""
+    import json
+
+    from lakehouse.dbt_runner import DBT_DIR
+
+    started = time.time()
+    summary = build_what_changed(settings)
+    run_results = DBT_DIR / "target" / "run_results.json"
+    nodes: dict[str, str] = {}
+    if run_results.exists() and run_results.stat().st_mtime >= started:
+        for node in json.loads(run_results.read_text(encoding="utf-8"))["results"]:
+            nodes[node["unique_id"]] = node["status"]
+    return StepResult(summary, {"dbt_nodes": nodes})
+
+
+def _maintain(settings: Settings) -> StepResult | str:
     from lakehouse.core.maintenance_policy import load_policy
     from lakehouse.publication import drop_stale_audit_branches
     from lakehouse_spark.maintenance import JOBS, run_maintenance
@@ -127,17 +160,30 @@ def _maintain(settings: Settings) -> str:
     snapshots_after = sum(r.after.snapshots for r in reports if r.after)
     orphans = sum(len(r.orphans) for r in reports)
     skipped = f", {len(skip)} sautées (rien de dû)" if skip else ""
-    return (
+    actions = {
+        r.identifier: {
+            "data_files": [r.before.data_files, r.after.data_files if r.after else None],
+            "snapshots": [r.before.snapshots, r.after.snapshots if r.after else None],
+            "compacted": r.compacted,
+            "orphans_listed": len(r.orphans),
+            "failure": r.failure,
+        }
+        for r in reports
+    }
+    return StepResult(
         f"{len(reports)} tables maintenues{skipped} : {files_before} → {files_after} fichiers de données, "
         f"{snapshots_before} → {snapshots_after} snapshots, {orphans} fichiers orphelins listés "
-        "(make remove-orphans APPLY=1 pour les supprimer)"
+        "(make remove-orphans APPLY=1 pour les supprimer)",
+        {"maintenance": actions, "skipped": skip},
     )
 
 
-def _rag_index(settings: Settings) -> str:
+def _rag_index(settings: Settings) -> StepResult:
     from lakehouse.rag.indexer import build_index
 
-    return build_index(settings, out=STEP_DETAIL).line()
+    report = build_index(settings, out=STEP_DETAIL)
+    facts = {"added": report.added, "deleted": report.deleted, "updated": report.updated, "rejected": report.rejected}
+    return StepResult(report.line(), facts)
 
 
 STEPS: list[Step] = [
@@ -152,7 +198,7 @@ STEPS: list[Step] = [
         "dbt-build",
         "dbt build sur Thrift de silver et gold sur une branche d'audit, tests dbt et Great Expectations, "
         "puis publication de toutes les tables ensemble",
-        build_what_changed,
+        _dbt_build,
     ),
     Step(
         "maintain",
@@ -184,19 +230,41 @@ def table_summary(settings: Settings) -> list[tuple[str, str, int | None, int]]:
     return rows
 
 
+def _finish_report(settings: Settings, report: run_report.RunReport, started: float, since_ms: int, out: Reporter):
+    """Tables, freshness and the files of the run report; what the lake cannot tell (stack down) is left out."""
+    report.seconds = round(time.monotonic() - started, 3)
+    try:
+        report.tables = run_report.table_records(settings, since_ms)
+        report.freshness = run_report.source_freshness(settings)
+    except Exception as error:  # a failed run may have left no catalog to ask: the report still says why
+        out(f"rapport d'exécution : état des tables non lu ({first_line(error)})")
+    path = run_report.write_report(settings, report)
+    out(f"rapport d'exécution : {path} ; métriques : {run_report.metrics_file(settings)}")
+
+
 def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Reporter = print) -> None:
     steps = STEPS if steps is None else steps
     started = time.monotonic()
+    report = run_report.new_report()
+    since_ms = int(time.time() * 1000)
     for index, step in enumerate(steps, start=1):
         out(f"[{index}/{len(steps)}] {step.name}: {step.description} ...")
         step_started = time.monotonic()
         try:
-            detail = step.run(settings)
+            result = step.run(settings)
         except Exception as error:
-            out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {time.monotonic() - step_started:.1f} s")
+            seconds = time.monotonic() - step_started
+            out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {seconds:.1f} s")
+            report.steps.append(run_report.StepRecord(step.name, "failed", round(seconds, 3), first_line(error)))
+            report.status, report.failed_step, report.error = "failed", step.name, first_line(error)
+            _finish_report(settings, report, started, since_ms, out)
             raise StepFailed(step.name, error) from error
+        seconds = time.monotonic() - step_started
+        detail, facts = (result.summary, result.facts) if isinstance(result, StepResult) else (result or "", {})
+        report.steps.append(run_report.StepRecord(step.name, "ok", round(seconds, 3), detail, facts))
         suffix = f" — {detail}" if detail else ""
-        out(f"[{index}/{len(steps)}] {step.name}: OK en {time.monotonic() - step_started:.1f} s{suffix}")
+        out(f"[{index}/{len(steps)}] {step.name}: OK en {seconds:.1f} s{suffix}")
+    report.status = "success"
     out("")
     out(f"Résumé ({time.monotonic() - started:.1f} s) — tables du catalogue {settings.catalog_name} :")
     tables = table_summary(settings)
@@ -204,3 +272,4 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
         out(f"  aucune table encore dans {', '.join(settings.namespaces)}")
     for namespace, name, records, files in tables:
         out(f"  {settings.catalog_name}.{namespace}.{name:<45} {records:>12,} lignes  {files:>6} fichiers")
+    _finish_report(settings, report, started, since_ms, out)

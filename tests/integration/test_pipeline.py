@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse import pipeline
+from lakehouse import pipeline, run_report
 from lakehouse.build_state import CODE_CHANGED, build_inputs, plan_build, save_build_state
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.dbt_runner import DBT_DIR
@@ -38,6 +38,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     assert any("lakehouse.gold.gold_mart_uemoa_convergence" in line for line in lines), result.stdout
     namespaces = {row[0] for row in spark.sql("SHOW NAMESPACES").collect()}
     assert not {"dev_silver", "dev_gold"} & namespaces
+    first = _check_the_run_report(running_stack, result.stdout)
 
     # Run again with nothing new: nothing is built, maintained or written.
     before = _every_snapshot(running_stack)
@@ -47,6 +48,9 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     assert any("dbt-build: OK" in line and "rien à construire" in line for line in again.stdout.splitlines())
     assert any("maintain: OK" in line and "sans Spark" in line for line in again.stdout.splitlines())
     assert _every_snapshot(running_stack) == before
+    quiet = run_report.last_run(running_stack)
+    assert quiet["status"] == "success" and quiet["run_id"] != first["run_id"]
+    assert sum(t["snapshots_created"] for t in quiet["tables"]) == 0  # nothing written, and the report says so
     # What makes the next run build, and how much of it.
     assert plan_build(running_stack).nothing
     assert plan_build(running_stack.with_values(LAKEHOUSE_AUDIT="false")).whole
@@ -93,6 +97,43 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(spark
     assert bronze_events == gold_rows == gold_events == gold_before + 500
 
 
+def _check_the_run_report(settings, stdout: str) -> dict:
+    """The report of a first full run, as `make run` writes it (JSON, metrics, make status); its body."""
+    body = run_report.last_run(settings)
+    assert f"rapport d'exécution : {run_report.runs_dir(settings)}/run-{body['run_id']}.json" in stdout
+    assert body["status"] == "success" and body["failed_step"] is None
+    assert [s["name"] for s in body["steps"]] == [s.name for s in pipeline.STEPS]
+    steps = {s["name"]: s for s in body["steps"]}
+    assert all(s["status"] == "ok" and s["seconds"] > 0 for s in body["steps"])
+    assert set(steps["ingest"]["facts"]["records_landed"]) == {
+        "indicateurs_economiques_uemoa",
+        "raw_users",
+        "raw_events",
+    }
+    assert steps["register"]["facts"]["files_quarantined"] == {
+        "indicateurs_economiques_uemoa": 0,
+        "raw_users": 0,
+        "raw_events": 0,
+    }
+    nodes = steps["dbt-build"]["facts"]["dbt_nodes"]
+    assert "model.uemoa_lakehouse.dim_uemoa_indicators" in nodes and set(nodes.values()) <= {"success", "pass"}
+    assert "maintenance" in steps["maintain"]["facts"]
+    tables = {t["table"]: t for t in body["tables"]}
+    assert tables["bronze.rt_summary"]["rows"] == 1234
+    assert tables["gold.gold_mart_uemoa_convergence"]["snapshots_created"] >= 1
+    freshness = {f["source"]: f for f in body["freshness"]}
+    assert set(freshness) == {"indicateurs_economiques_uemoa", "raw_users", "raw_events"}
+    assert freshness["raw_events"]["status"] in ("ok", "alerte", "erreur")
+    assert freshness["raw_events"]["warn_after_days"] == 2 and freshness["raw_events"]["age_seconds"] >= 0
+    metrics = run_report.metrics_file(settings).read_text(encoding="utf-8")
+    assert 'lakehouse_table_rows{table="bronze.rt_summary"} 1234' in metrics
+    assert "lakehouse_run_success 1" in metrics and "lakehouse_last_success_timestamp_seconds " in metrics
+    assert 'lakehouse_source_freshness_warn_seconds{source="raw_events"} 172800' in metrics
+    status = run_cli("status")
+    assert "dernière exécution (make run) :" in status.stdout and "réussie" in status.stdout, status.stdout
+    return body
+
+
 def test_a_failing_step_stops_the_run_and_is_named(running_stack):
     ran = []
     steps = [
@@ -106,4 +147,9 @@ def test_a_failing_step_stops_the_run_and_is_named(running_stack):
     assert failed.value.step == "casse"
     assert "casse" in str(failed.value) and "fichier illisible" in str(failed.value)
     assert ran == ["premiere"]
-    assert out[-1].startswith("[2/3] casse: ÉCHEC")
+    assert out[-2].startswith("[2/3] casse: ÉCHEC") and out[-1].startswith("rapport d'exécution : ")
+    body = run_report.last_run(running_stack)
+    assert (body["status"], body["failed_step"], body["error"]) == ("failed", "casse", "fichier illisible")
+    assert [(s["name"], s["status"]) for s in body["steps"]] == [("premiere", "ok"), ("casse", "failed")]
+    metrics = run_report.metrics_file(running_stack).read_text(encoding="utf-8")
+    assert "lakehouse_run_success 0" in metrics

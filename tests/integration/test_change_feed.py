@@ -1,0 +1,92 @@
+"""`make changes`: Iceberg's changelog of silver, on the real test stack.
+
+The lake is built as a user's would be: the first vintage landed, registered and built (dbt, audited);
+then the daily run brings the revised vintage and three users who changed their email. The change feed
+from the first build's snapshot must show exactly that: the revised quarters of `dim_uemoa_indicators`
+as updates (pre-image = first vintage, post-image = revised values), and the three users of `stg_users`
+as updates from their old email to the new one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from lakehouse import pipeline
+from lakehouse_dev.api_server import ApiState, start_api_server
+from lakehouse_dev.dataset import iso_utc, revised_keys
+from lakehouse_spark.change_feed import ChangeFeedError, read_changes
+from tests.cli_runner import run_cli
+from tests.private_lake import private_lake
+
+pytestmark = pytest.mark.integration
+
+STEPS = [step for step in pipeline.STEPS if step.name in ("ingest", "register", "dbt-build")]
+DIM, USERS = "silver.dim_uemoa_indicators", "silver.stg_users"
+TOUCHED = 3
+
+
+@pytest.fixture(scope="module")
+def two_builds(running_stack, spark):
+    """(settings, {table: its snapshot after the first build}); the second build brings the revised
+    vintage and TOUCHED users with a new email, from the API as a real BCEAO server would serve them."""
+    lake = private_lake(running_stack, spark, "changes")
+    pipeline.run_pipeline(lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="1"), STEPS, out=lambda _: None)
+    first = {t: _current(spark, t) for t in (DIM, USERS)}
+    state = ApiState(
+        api_key=lake.get("BCEAO_API_KEY"),
+        vintage=2,
+        users=lake.get_int("STANDIN_USERS"),
+        events=lake.get_int("STANDIN_EVENTS"),
+    )
+    state.touch_users(TOUCHED, iso_utc(int(time.time()) - 60))
+    with start_api_server(state, port=lake.get_int("BCEAO_API_PORT")) as server:
+        daily = lake.with_values(LAKEHOUSE_BCEAO_API_URL=server.url)
+        pipeline.run_pipeline(daily, STEPS, out=lambda _: None)
+    return daily, first
+
+
+def _current(spark, table: str) -> int:
+    return spark.sql(f"SELECT snapshot_id FROM lakehouse.{table}.refs WHERE name = 'main'").collect()[0][0]
+
+
+def test_a_revised_vintage_appears_as_updates_with_pre_and_post_images(two_builds, spark):
+    settings, first = two_builds
+    feed = read_changes(spark, settings, DIM, str(first[DIM]))
+    assert feed.key == ("pays", "annee", "trimestre")
+    updates = [c for c in feed.changes if c.kind == "update"]
+    assert {(c.key["pays"], c.key["annee"], c.key["trimestre"]) for c in updates} == revised_keys()
+    assert feed.count("insert") == feed.count("delete") == 0
+    before = {
+        (r.pays, r.annee, r.trimestre): r.asDict()
+        for r in spark.sql(f"SELECT * FROM lakehouse.{DIM} VERSION AS OF {first[DIM]}").collect()
+    }
+    now = {(r.pays, r.annee, r.trimestre): r.asDict() for r in spark.sql(f"SELECT * FROM lakehouse.{DIM}").collect()}
+    for change in updates:
+        key = (change.key["pays"], change.key["annee"], change.key["trimestre"])
+        assert change.before == before[key] and change.after == now[key]
+        assert change.changed_columns()  # at least one figure moved
+
+
+def test_updated_users_appear_with_their_old_and_new_email(two_builds, spark):
+    settings, first = two_builds
+    feed = read_changes(spark, settings, USERS, str(first[USERS]))
+    assert (feed.count("update"), feed.count("insert"), feed.count("delete")) == (TOUCHED, 0, 0)
+    for change in feed.changes:
+        email_before, email_after = change.changed_columns()["email"]
+        assert email_after == "new." + email_before
+    # from the current snapshot: nothing changed since
+    assert read_changes(spark, settings, USERS, str(_current(spark, USERS))).changes == []
+
+
+def test_make_changes_prints_them_and_refuses_a_bad_start_in_french(two_builds, spark):
+    settings, first = two_builds
+    shown = run_cli("changes", "--table", DIM, "--from", str(first[DIM]), "--limit", "3")
+    assert shown.returncode == 0, shown.stderr
+    assert f"{len(revised_keys())} mise(s) à jour" in shown.stdout and " → " in shown.stdout
+    assert "autre(s) (LIMIT=" in shown.stdout
+    garbage = run_cli("changes", "--table", DIM, "--from", "hier")
+    assert garbage.returncode == 1 and "ni un identifiant de snapshot" in garbage.stderr
+    with pytest.raises(ChangeFeedError, match="n'existe pas ou plus"):
+        read_changes(spark, settings, DIM, "1234567")
