@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lakehouse import run_report, stack
-from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter, indented
 from lakehouse.core.settings import Settings
@@ -215,26 +214,12 @@ class StepFailed(LakehouseError):
         self.step = step
 
 
-def table_summary(settings: Settings) -> list[tuple[str, str, int | None, int]]:
-    """(namespace, table, rows, data files) for every table of the lakehouse namespaces."""
-    catalog = iceberg_catalog(settings)
-    rows = []
-    for namespace in settings.namespaces:
-        for identifier in sorted(catalog.list_tables(namespace)):
-            table = catalog.load_table(identifier)
-            snapshot = table.current_snapshot()
-            summary = snapshot.summary if snapshot else None
-            records = int(summary.get("total-records", 0)) if summary else 0
-            files = int(summary.get("total-data-files", 0)) if summary else 0
-            rows.append((namespace, identifier[-1], records, files))
-    return rows
-
-
 def _finish_report(settings: Settings, report: run_report.RunReport, started: float, since_ms: int, out: Reporter):
-    """Tables, freshness and the files of the run report; what the lake cannot tell (stack down) is left out."""
+    """Tables (unless already read), freshness and the files of the run report; what the lake cannot tell
+    (stack down) is left out."""
     report.seconds = round(time.monotonic() - started, 3)
     try:
-        report.tables = run_report.table_records(settings, since_ms)
+        report.tables = report.tables or run_report.table_records(settings, since_ms)
         report.freshness = run_report.source_freshness(settings)
     except Exception as error:  # a failed run may have left no catalog to ask: the report still says why
         out(f"rapport d'exécution : état des tables non lu ({first_line(error)})")
@@ -267,9 +252,12 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
     report.status = "success"
     out("")
     out(f"Résumé ({time.monotonic() - started:.1f} s) — tables du catalogue {settings.catalog_name} :")
-    tables = table_summary(settings)
-    if not tables:
+    report.tables = run_report.table_records(settings, since_ms)  # read once: the summary and the report
+    if not report.tables:
         out(f"  aucune table encore dans {', '.join(settings.namespaces)}")
-    for namespace, name, records, files in tables:
-        out(f"  {settings.catalog_name}.{namespace}.{name:<45} {records:>12,} lignes  {files:>6} fichiers")
+    for table in report.tables:
+        namespace, name = table.table.split(".", 1)
+        out(
+            f"  {settings.catalog_name}.{namespace}.{name:<45} {table.rows:>12,} lignes  {table.data_files:>6} fichiers"
+        )
     _finish_report(settings, report, started, since_ms, out)

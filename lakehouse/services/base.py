@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,17 @@ from lakehouse.services.process import ManagedProcess
 
 class ServiceError(LakehouseError):
     """A service could not be started, stopped or reached; the message is one line for the user."""
+
+
+def installed_command(name: str, package: str) -> Path:
+    """A command of a package of this environment (its scripts folder first, then PATH)."""
+    candidate = Path(sysconfig.get_path("scripts")) / name
+    if candidate.is_file():
+        return candidate
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    raise ServiceError(f"commande `{name}` introuvable : lancez `make setup` (il installe {package})")
 
 
 @dataclass(frozen=True)

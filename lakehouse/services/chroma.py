@@ -10,8 +10,6 @@ it has no authentication of its own.
 from __future__ import annotations
 
 import os
-import shutil
-import sysconfig
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,19 +17,13 @@ import requests
 
 from lakehouse.core.clients import HTTP_TIMEOUT, ServiceUnavailable
 from lakehouse.core.settings import Settings, SettingsError
-from lakehouse.services.base import Launch, Port, Service, ServiceError
+from lakehouse.services.base import Launch, Port, Service, installed_command
 
 LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def chroma_binary() -> Path:
-    candidate = Path(sysconfig.get_path("scripts")) / "chroma"
-    if candidate.is_file():
-        return candidate
-    found = shutil.which("chroma")
-    if found:
-        return Path(found)
-    raise ServiceError("commande `chroma` introuvable : lancez `make setup` (il installe chromadb)")
+    return installed_command("chroma", "chromadb")
 
 
 class ChromaServer(Service):

