@@ -15,7 +15,7 @@ CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -46,6 +46,12 @@ up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST) et le serveur Thri
 
 down: ## Arrête les services démarrés par `make up` et JupyterLab (`make notebook`)
 	@if [ -x $(PY) ]; then $(CLI) down; else echo "rien à arrêter (pas de $(VENV))"; fi
+
+cluster-up: setup ## Cluster Spark standalone local : un master et WORKERS=2 workers sur 127.0.0.1 (LAKEHOUSE_SPARK_MASTER=spark://127.0.0.1:7077 y envoie le travail)
+	@$(CLI) cluster-up $(if $(WORKERS),--workers $(WORKERS))
+
+cluster-down: ## Arrête les workers puis le master du cluster Spark local (make down le fait aussi)
+	@if [ -x $(PY) ]; then $(CLI) cluster-down; else echo "rien à arrêter (pas de $(VENV))"; fi
 
 status: ## Chaque service (port, PID, santé), puis la dernière exécution de make run et la fraîcheur des sources
 	@$(CLI) status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 
+from bench.cluster_benchmarks import BENCHMARKS as CLUSTER_BENCHMARKS
 from bench.dbt_benchmarks import BENCHMARKS as DBT_BENCHMARKS
 from bench.ingest_benchmarks import BENCHMARKS as INGEST_BENCHMARKS
 from bench.maintenance_benchmarks import BENCHMARKS as MAINTENANCE_BENCHMARKS
@@ -28,6 +29,7 @@ BENCHMARKS = (
     + RAG_BENCHMARKS
     + RUN_BENCHMARKS
     + SCALE_BENCHMARKS
+    + CLUSTER_BENCHMARKS
 )
 
 

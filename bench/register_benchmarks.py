@@ -32,7 +32,7 @@ LARGE_FILE_ROWS = int(os.environ.get("BENCH_REGISTER_LARGE_ROWS", "2000000"))
 PORT_BASE = 22600
 
 
-def _events(start: int, count: int) -> bytes:
+def events_file(start: int, count: int) -> bytes:
     base = datetime(2024, 1, 1, tzinfo=UTC)
     table = pa.table(
         {
@@ -72,9 +72,14 @@ def _context():
 
 
 def _timed_registrations(bodies: list[bytes]) -> list[float]:
+    base, spark = _context()
+    return timed_registrations(base, spark, bodies)
+
+
+def timed_registrations(base, spark, bodies: list[bytes]) -> list[float]:
+    """RUNS registrations of `bodies` (raw_events files), each into a fresh bucket and bronze namespace."""
     from lakehouse_spark.register import register
 
-    base, spark = _context()
     durations = []
     for _ in range(RUNS):
         suffix = uuid.uuid4().hex[:10]
@@ -99,7 +104,7 @@ SMALL_FILES_MEASURE = f"{SMALL_FILES} fichiers × {ROWS_PER_SMALL_FILE} lignes (
 
 
 def register_small_files() -> Samples:
-    bodies = [_events(i * ROWS_PER_SMALL_FILE, ROWS_PER_SMALL_FILE) for i in range(SMALL_FILES)]
+    bodies = [events_file(i * ROWS_PER_SMALL_FILE, ROWS_PER_SMALL_FILE) for i in range(SMALL_FILES)]
     return {SMALL_FILES_MEASURE: _timed_registrations(bodies)}
 
 
@@ -112,7 +117,7 @@ def small_files_against_goal(samples: Samples) -> dict[str, float]:
 def register_large_file() -> Samples:
     return {
         f"1 fichier de {LARGE_FILE_ROWS:,} lignes (débit = lignes/s)": _timed_registrations(
-            [_events(0, LARGE_FILE_ROWS)]
+            [events_file(0, LARGE_FILE_ROWS)]
         )
     }
 

@@ -43,16 +43,35 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cluster_up(args: argparse.Namespace) -> int:
+    from lakehouse import cluster, stack
+
+    settings = load_settings()
+    with stack.stack_lock(settings):
+        cluster.up(settings, args.workers)
+    return 0
+
+
+def _cluster_down(args: argparse.Namespace) -> int:
+    from lakehouse import cluster, stack
+
+    settings = load_settings()
+    with stack.stack_lock(settings):
+        cluster.down(settings)
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     from lakehouse import run_report, stack
 
     settings = load_settings()
     rows = stack.status(settings)
-    print(f"{'service':<10} {'état':<8} {'PID':>7}  {'adresse':<32} santé")
+    width = max(10, *(len(row.name) for row in rows))
+    print(f"{'service':<{width}} {'état':<8} {'PID':>7}  {'adresse':<32} santé")
     for row in rows:
-        print(f"{row.name:<10} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
+        print(f"{row.name:<{width}} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
         if row.state != "running":
-            print(f"{'':<10} journal : {row.log}")
+            print(f"{'':<{width}} journal : {row.log}")
     last = run_report.last_run(settings)
     print()
     for line in run_report.format_last_run(last) if last else ["aucune exécution de make run enregistrée"]:
@@ -266,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("services", nargs="*", help="seaweedfs, thrift, jupyter (up : seaweedfs et thrift par défaut)")
         sub.set_defaults(func=func)
+    cluster_up = commands.add_parser("cluster-up", help="cluster Spark standalone local (master et workers)")
+    cluster_up.add_argument("--workers", type=int, help="nombre de workers (LAKEHOUSE_SPARK_WORKERS par défaut)")
+    cluster_up.set_defaults(func=_cluster_up)
+    commands.add_parser("cluster-down", help="arrête le cluster Spark local").set_defaults(func=_cluster_down)
     commands.add_parser("status", help="état et santé des services").set_defaults(func=_status)
     beeline = commands.add_parser("beeline", help="Beeline sur le serveur Thrift")
     beeline.add_argument("--sql", help="une requête à exécuter, puis quitter")

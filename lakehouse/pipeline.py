@@ -18,6 +18,7 @@ from lakehouse import run_report, stack
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter, indented
 from lakehouse.core.settings import Settings
+from lakehouse.core.spark_status import executor_tasks, tasks_between
 
 STEP_DETAIL = indented(print)
 
@@ -235,18 +236,28 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
     for index, step in enumerate(steps, start=1):
         out(f"[{index}/{len(steps)}] {step.name}: {step.description} ...")
         step_started = time.monotonic()
+        tasks_before = executor_tasks(settings)
         try:
             result = step.run(settings)
         except Exception as error:
             seconds = time.monotonic() - step_started
             out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {seconds:.1f} s")
-            report.steps.append(run_report.StepRecord(step.name, "failed", round(seconds, 3), first_line(error)))
+            report.steps.append(
+                run_report.StepRecord(
+                    step.name,
+                    "failed",
+                    round(seconds, 3),
+                    first_line(error),
+                    executor_tasks=tasks_between(tasks_before, executor_tasks(settings)),
+                )
+            )
             report.status, report.failed_step, report.error = "failed", step.name, first_line(error)
             _finish_report(settings, report, started, since_ms, out)
             raise StepFailed(step.name, error) from error
         seconds = time.monotonic() - step_started
         detail, facts = (result.summary, result.facts) if isinstance(result, StepResult) else (result or "", {})
-        report.steps.append(run_report.StepRecord(step.name, "ok", round(seconds, 3), detail, facts))
+        ran = tasks_between(tasks_before, executor_tasks(settings))
+        report.steps.append(run_report.StepRecord(step.name, "ok", round(seconds, 3), detail, facts, ran))
         suffix = f" — {detail}" if detail else ""
         out(f"[{index}/{len(steps)}] {step.name}: OK en {seconds:.1f} s{suffix}")
     report.status = "success"

@@ -35,6 +35,8 @@ class StepRecord:
     seconds: float
     summary: str = ""
     facts: dict = field(default_factory=dict)
+    # Spark tasks the step ran, per application and executor ("<id>@<host:port>"), when the web UIs are on
+    executor_tasks: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -289,6 +291,9 @@ def format_last_run(body: dict) -> list[str]:
     for step in body["steps"]:
         mark = "OK" if step["status"] == "ok" else "ÉCHEC"
         lines.append(f"  {step['name']:<10} {mark:<5} {step['seconds']:>7.1f} s  {step['summary'][:100]}")
+        for application, executors in step.get("executor_tasks", {}).items():
+            where = ", ".join(f"{executor} : {count}" for executor, count in sorted(executors.items()))
+            lines.append(f"  {'':<10} tâches Spark de {application} par exécuteur — {where}")
     if body.get("error"):
         lines.append(f"  erreur : {body['error'][:300]}")
     for fresh in body.get("freshness", []):

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from lakehouse import cluster
 from lakehouse.core.clients import ServiceUnavailable, iceberg_catalog, list_buckets, s3_client
 from lakehouse.core.errors import first_line
 from lakehouse.core.java import live_heap
@@ -23,6 +24,7 @@ from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.services import ALL_SERVICES, Service, ServiceError, service_named
 from lakehouse.services.process import port_is_free
+from lakehouse.services.spark_cluster import SparkMaster, uses_local_cluster
 
 BUCKET_WAIT_SECONDS = 30
 
@@ -140,15 +142,28 @@ def bootstrap(settings: Settings) -> str:
     return "créés : " + ", ".join(created) if created else "buckets et namespaces déjà présents"
 
 
+def stop_service(service: Service, settings: Settings) -> str:
+    """Stop one service (nothing to do when it is not running); return a one-line report."""
+    managed = service.process(settings)
+    if managed.state() == "stale":
+        return f"{service.name}: PID {managed.clear_stale()} ne tournait plus ; fichier PID supprimé"
+    pid = managed.stop()
+    return f"{service.name}: arrêté (PID {pid})" if pid else f"{service.name}: n'était pas démarré"
+
+
 def up(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:
     services = select_services(names, include_on_demand=False)
     for service in services:
-        if names and not service.enabled(settings):
+        if names and not service.enabled(settings) and not service.provided_elsewhere:
             raise ServiceError(f"{service.label} : {service.disabled_reason()}")
     with stack_lock(settings):
         for service in services:
             if not service.enabled(settings):
+                if service.name == "seaweedfs":  # the external store and catalog still get their buckets
+                    progress(f"seaweedfs: {service.disabled_reason()} ; bootstrap: {bootstrap(settings)}")
                 continue
+            if service.name == "thrift" and uses_local_cluster(settings):
+                cluster.up(settings, progress=progress)  # the Thrift server's work runs on it
             progress(start_service(service, settings, progress))
             if service.name == "seaweedfs":
                 progress(f"bootstrap: {bootstrap(settings)}")
@@ -157,13 +172,9 @@ def up(settings: Settings, names: Sequence[str] | None = None, progress: Reporte
 def down(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:
     with stack_lock(settings):
         for service in reversed(select_services(names)):
-            managed = service.process(settings)
-            state = managed.state()
-            if state == "stale":
-                progress(f"{service.name}: PID {managed.clear_stale()} ne tournait plus ; fichier PID supprimé")
-                continue
-            pid = managed.stop()
-            progress(f"{service.name}: arrêté (PID {pid})" if pid else f"{service.name}: n'était pas démarré")
+            progress(stop_service(service, settings))
+        if not names and (cluster.started_workers(settings) or SparkMaster().process(settings).state() != "stopped"):
+            cluster.down(settings, progress=progress)
 
 
 @dataclass
@@ -180,7 +191,10 @@ class ServiceStatus:
 
 def status(settings: Settings) -> list[ServiceStatus]:
     rows = []
-    for service in ALL_SERVICES:
+    cluster_services: list[Service] = []
+    if uses_local_cluster(settings) or SparkMaster().process(settings).state() != "stopped":
+        cluster_services = [SparkMaster(), *cluster.started_workers(settings)]
+    for service in [*ALL_SERVICES, *cluster_services]:
         managed = service.process(settings)
         state = managed.state()
         health = "-"

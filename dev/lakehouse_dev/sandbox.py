@@ -2,7 +2,7 @@
 
 Tests and benchmarks never touch the developer's stack (`.lakehouse/`, default ports):
 each throwaway stack gets a settings file in a folder of its own, with every port
-shifted to a base number (`port_base + 1` ... `+ 10`, gRPC ports `+ 10000`).
+shifted to a base number (`port_base + 1` ... `+ 20`; SeaweedFS's gRPC ports `+ 10000`).
 
 Every port, gRPC included, must stay below the kernel's ephemeral range (32768 by
 default): a port in that range can be taken at any moment by an outgoing connection of
@@ -18,7 +18,8 @@ from pathlib import Path
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings, load_settings
 
-PORTS_PER_STACK = 10
+PORTS_PER_STACK = 20
+SEAWEEDFS_PORTS = 6  # `port_base + 1` ... `+ 6`, each with a gRPC port 10000 above
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
@@ -32,12 +33,12 @@ def ephemeral_range_start() -> int:
 
 def check_port_base(port_base: int) -> None:
     """Refuse a base whose highest port (gRPC) would fall in the ephemeral range."""
-    highest = port_base + PORTS_PER_STACK + SEAWEEDFS_GRPC_OFFSET
+    highest = max(port_base + PORTS_PER_STACK, port_base + SEAWEEDFS_PORTS + SEAWEEDFS_GRPC_OFFSET)
     if port_base < 1024 or highest >= ephemeral_range_start():
         raise ValueError(
-            f"base de ports {port_base} refusée : le port gRPC {highest} tomberait dans la plage éphémère "
+            f"base de ports {port_base} refusée : le port {highest} tomberait dans la plage éphémère "
             f"du noyau (à partir de {ephemeral_range_start()}) ; choisissez une base entre 1024 et "
-            f"{ephemeral_range_start() - PORTS_PER_STACK - SEAWEEDFS_GRPC_OFFSET - 1}"
+            f"{ephemeral_range_start() - SEAWEEDFS_PORTS - SEAWEEDFS_GRPC_OFFSET - 1}"
         )
 
 
@@ -62,6 +63,15 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
         "LAKEHOUSE_JUPYTER_TOKEN": secrets.token_hex(16),
         "LAKEHOUSE_SQL_PORT": str(port_base + 10),
         "LAKEHOUSE_SQL_TOKEN": secrets.token_hex(16),
+        # A Spark standalone cluster, if a test starts one (`make cluster-up`), and the Spark web UIs when on.
+        "LAKEHOUSE_SPARK_CLUSTER_PORT": str(port_base + 11),
+        "LAKEHOUSE_SPARK_CLUSTER_UI_PORT": str(port_base + 12),
+        "LAKEHOUSE_SPARK_WORKER_PORT": str(port_base + 13),  # up to 3 workers: + 13, + 14, + 15
+        "LAKEHOUSE_SPARK_WORKER_UI_PORT": str(port_base + 16),  # + 16, + 17, + 18
+        "LAKEHOUSE_THRIFT_UI_PORT": str(port_base + 19),
+        "LAKEHOUSE_SPARK_UI_PORT": str(port_base + 20),
+        "LAKEHOUSE_SPARK_EXECUTOR_MEMORY": "1g",
+        "LAKEHOUSE_SPARK_WORKER_MEMORY": "2g",
         "LAKEHOUSE_STANDIN_USERS": "200",
         "LAKEHOUSE_STANDIN_EVENTS": "2000",
         "LAKEHOUSE_SPARK_UI_ENABLED": "false",
@@ -78,8 +88,8 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
 
 def local_chroma_server(settings: Settings) -> dict[str, str]:
     """Settings that turn on a local chroma server for a throwaway stack, on its base port (`port_base`
-    itself: the stack's ports are `+ 1` to `+ 10`)."""
-    port_base = settings.get_int("SQL_PORT") - PORTS_PER_STACK
+    itself: the stack's ports are `+ 1` to `+ 20`; the fast read server is on `+ 10`)."""
+    port_base = settings.get_int("SQL_PORT") - 10
     return {"LAKEHOUSE_CHROMA_URL": f"http://127.0.0.1:{port_base}", "LAKEHOUSE_CHROMA_LOCAL_SERVER": "true"}
 
 

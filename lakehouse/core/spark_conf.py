@@ -15,7 +15,7 @@ from string import Template
 
 from lakehouse.core import class_archive
 from lakehouse.core.files import write_private
-from lakehouse.core.settings import CONF_DIR, Settings
+from lakehouse.core.settings import CONF_DIR, PROJECT_ROOT, Settings, SettingsError
 
 TEMPLATE = CONF_DIR / "templates" / "spark-defaults.conf.tmpl"
 RENDERED_NAME = "spark-defaults.conf"
@@ -32,13 +32,22 @@ def is_local_master(settings: Settings) -> bool:
     return settings.get("SPARK_MASTER").startswith("local")
 
 
+def local_ip(settings: Settings) -> str | None:
+    """The address a driver binds (SPARK_LOCAL_IP): loopback in local mode or for a cluster on this host;
+    None (Spark's choice) for a remote cluster."""
+    if is_local_master(settings) or settings.get("SPARK_DRIVER_HOST") in ("127.0.0.1", "localhost"):
+        return "127.0.0.1"
+    return None
+
+
 def spark_environment(settings: Settings) -> dict[str, str]:
-    """Environment for Spark command-line tools (spark-submit, beeline) from the pyspark wheel."""
+    """Environment for Spark command-line tools (spark-submit, spark-class, beeline) from the pyspark wheel."""
     env = dict(os.environ)
     env["SPARK_HOME"] = str(spark_home())
     env.setdefault("PYSPARK_PYTHON", sys.executable)
-    if is_local_master(settings):
-        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    address = local_ip(settings)
+    if address:
+        env["SPARK_LOCAL_IP"] = address
     return env
 
 
@@ -67,13 +76,47 @@ def render(settings: Settings, jars: list[Path]) -> str:
         "LAKEHOUSE_S3_ACCESS_KEY": settings.s3_access_key,
         "LAKEHOUSE_S3_SECRET_KEY": settings.s3_secret_key,
         "JARS_CLASSPATH": classpath,
-        "CLUSTER_JARS_PROPERTY": "" if is_local_master(settings) else f"spark.jars {','.join(str(j) for j in jars)}",
+        "CLUSTER_PROPERTIES": "" if is_local_master(settings) else _cluster_properties(settings, jars),
         "CATALOG_AUTH_PROPERTIES": auth_lines,
         "SPARK_WAREHOUSE_DIR": str(settings.state_dir / "spark-warehouse"),
         "S3_SSL_ENABLED": str(settings.s3_endpoint.startswith("https")).lower(),
         "CLASS_ARCHIVE_OPTIONS": class_archive.java_options(settings, jars),
     }
-    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values)
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values) + _extra_properties(settings)
+
+
+def _extra_properties(settings: Settings) -> str:
+    """The user's own Spark properties (LAKEHOUSE_SPARK_EXTRA_PROPERTIES), after the template's: they win."""
+    name = settings.get("SPARK_EXTRA_PROPERTIES")
+    if not name:
+        return ""
+    path = Path(os.path.expanduser(name))
+    path = path if path.is_absolute() else PROJECT_ROOT / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(
+            f"LAKEHOUSE_SPARK_EXTRA_PROPERTIES={name} : fichier illisible ({error.strerror}) ; "
+            "créez-le (`clé valeur` par ligne) ou videz ce réglage"
+        ) from None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(" ")
+        if not key.startswith("spark.") or not value.strip():
+            raise SettingsError(f"{path}:{number} : propriété illisible {line!r} (attendu : spark.clé valeur)")
+    return f"\n# From {path} (LAKEHOUSE_SPARK_EXTRA_PROPERTIES)\n{text}\n"
+
+
+def _cluster_properties(settings: Settings, jars: list[Path]) -> str:
+    return "\n".join(
+        [
+            f"spark.jars {','.join(str(jar) for jar in jars)}",
+            f"spark.cores.max {settings.get_int('SPARK_CORES_MAX')}",
+            f"spark.executor.cores {settings.get_int('SPARK_EXECUTOR_CORES')}",
+        ]
+    )
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -101,7 +144,10 @@ def spark_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
 # registration, quality suites, maintenance, a notebook), and on 2 cores C2's compilations took the CPU
 # the job needed (probe, not a bench: 37 CPU-s of the job's JVM in a daily increment's `make run` with C2,
 # 23 without; spark/README.md).
-C1_ONLY = "-XX:TieredStopAtLevel=1"
+# With C1 alone the JVM reserves 48 MB of code cache instead of 240 MB; a job that runs registration, quality
+# suites and maintenance filled it ("CodeCache is full. Compiler has been disabled": the rest of the job was
+# interpreted), so the usual size is kept.
+C1_ONLY = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 
 def job_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:

@@ -51,6 +51,7 @@ class Service:
     name: str = ""
     label: str = ""
     on_demand: bool = False  # True: started by its own command, not by `make up` (still stopped by `make down`)
+    provided_elsewhere: bool = False  # True: when not enabled, another server of the settings plays its part
 
     def enabled(self, settings: Settings) -> bool:
         """False for an optional service its settings leave off: `make up` skips it."""

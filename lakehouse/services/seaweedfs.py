@@ -27,6 +27,14 @@ class SeaweedFS(Service):
     name = "seaweedfs"
     label = "SeaweedFS (S3 + catalogue Iceberg REST)"
 
+    provided_elsewhere = True  # off: the object store and the catalog are external, nothing to start
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.get_bool("SEAWEEDFS_LOCAL")
+
+    def disabled_reason(self) -> str:
+        return "object store et catalogue externes (LAKEHOUSE_SEAWEEDFS_LOCAL=false)"
+
     def marker(self, settings: Settings) -> str:
         return f"-dir={self.data_dir(settings)}"
 

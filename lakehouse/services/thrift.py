@@ -15,7 +15,7 @@ from lakehouse.core.clients import hive_query
 from lakehouse.core.java import check_java
 from lakehouse.core.settings import Settings
 from lakehouse.core.spark_conf import spark_environment
-from lakehouse.services.base import Launch, Port, Service
+from lakehouse.services.base import Launch, Port, Service, ServiceError
 
 THRIFT_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 
@@ -41,7 +41,12 @@ class ThriftServer(Service):
         env["SPARK_SUBMIT_OPTS"] = f"-Dderby.system.home={work}"
         command = spark_conf.spark_submit_command(
             properties,
-            {"spark.driver.memory": settings.get("THRIFT_DRIVER_MEMORY")},
+            {
+                "spark.driver.memory": settings.get("THRIFT_DRIVER_MEMORY"),
+                "spark.ui.port": settings.get("THRIFT_UI_PORT"),
+                # also in the properties file; on the command line so that the probe sees where it runs
+                "spark.master": settings.get("SPARK_MASTER"),
+            },
             "--class",
             THRIFT_CLASS,
             "--name",
@@ -54,8 +59,24 @@ class ThriftServer(Service):
         )
         return Launch(command=command, env=env, cwd=work)
 
+    def running_master(self, settings: Settings) -> str | None:
+        """The Spark master the running server was started with (None when it does not run)."""
+        pid = self.process(settings).pid()
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, TypeError):
+            return None
+        prefix = "spark.master="
+        return next((argument[len(prefix) :] for argument in arguments if argument.startswith(prefix)), None)
+
     def probe(self, settings: Settings) -> str:
+        running, wanted = self.running_master(settings), settings.get("SPARK_MASTER")
+        if running and running != wanted:
+            raise ServiceError(
+                f"le serveur Thrift tourne sur {running} alors que LAKEHOUSE_SPARK_MASTER={wanted} : "
+                "`make down && make up` pour le redémarrer sur le bon master"
+            )
         rows = hive_query(settings, "SELECT 1")
         if rows != [(1,)]:
             raise RuntimeError(f"SELECT 1 a renvoyé {rows!r}")
-        return "SELECT 1 OK"
+        return f"SELECT 1 OK sur {wanted}"

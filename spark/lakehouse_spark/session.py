@@ -35,8 +35,9 @@ def get_spark(
     settings = settings or load_settings()
     check_java()
     os.environ.setdefault("SPARK_HOME", str(spark_home()))
-    if spark_conf.is_local_master(settings):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    address = spark_conf.local_ip(settings)
+    if address:
+        os.environ.setdefault("SPARK_LOCAL_IP", address)
     properties = spark_conf.job_properties(settings, jars.verified_jars(settings))
     properties.update(extra_conf or {})
     builder = SparkSession.builder.appName(app_name)

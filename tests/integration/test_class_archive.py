@@ -53,4 +53,4 @@ def test_a_job_jvm_compiles_with_c1_only(spark):
     arguments = list(
         spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
     )
-    assert spark_conf.C1_ONLY in arguments, arguments
+    assert set(spark_conf.C1_ONLY.split()) <= set(arguments), arguments  # C1 alone, with the usual code cache

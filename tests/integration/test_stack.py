@@ -138,3 +138,16 @@ def test_a_bloated_thrift_server_is_restarted_by_the_daily_run_and_a_lean_one_is
     assert "Mo encore utilisés sur" in lines[0] and "redémarrage" in lines[0], lines
     assert thrift.pid() != before and thrift.state() == "running"
     assert hive_query(running_stack, "SELECT 1") == [(1,)]
+
+
+def test_an_external_object_store_gets_its_buckets_checked_not_a_local_seaweedfs(running_stack, tmp_path):
+    # LAKEHOUSE_SEAWEEDFS_LOCAL=false: the store and the catalog are elsewhere (here: the test stack's own).
+    external = running_stack.with_values(LAKEHOUSE_SEAWEEDFS_LOCAL="false", LAKEHOUSE_STATE_DIR=str(tmp_path))
+    lines: list[str] = []
+    stack.up(external, ["seaweedfs"], progress=lines.append)
+    assert lines == [
+        "seaweedfs: object store et catalogue externes (LAKEHOUSE_SEAWEEDFS_LOCAL=false) ; "
+        "bootstrap: buckets et namespaces déjà présents"
+    ]
+    assert SeaweedFS().process(external).state() == "stopped"
+    assert not (tmp_path / "seaweedfs").exists()

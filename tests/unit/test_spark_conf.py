@@ -5,8 +5,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from lakehouse.core import spark_conf
-from lakehouse.core.settings import load_settings
+from lakehouse.core.settings import SettingsError, load_settings
 
 JARS = [Path("/jars/a.jar"), Path("/jars/b.jar")]
 CREDENTIALS = {"LAKEHOUSE_S3_ACCESS_KEY": "AKTEST", "LAKEHOUSE_S3_SECRET_KEY": "secret/with+chars"}
@@ -67,3 +69,38 @@ def test_job_jvms_compile_with_c1_only_and_the_thrift_server_keeps_c2(tmp_path):
     assert job == f"{thrift} {spark_conf.C1_ONLY}" and spark_conf.C1_ONLY not in thrift
     full = spark_conf.job_properties(_settings(tmp_path, LAKEHOUSE_JOB_JVM_C1_ONLY="false"), JARS)
     assert full["spark.driver.extraJavaOptions"] == thrift
+
+
+def test_on_a_cluster_each_application_takes_a_share_of_the_workers_and_ships_its_jars(tmp_path):
+    props = spark_conf.spark_properties(
+        _settings(tmp_path, LAKEHOUSE_SPARK_MASTER="spark://127.0.0.1:7077", LAKEHOUSE_SPARK_CORES_MAX="3"), JARS
+    )
+    assert (props["spark.cores.max"], props["spark.executor.cores"]) == ("3", "1")
+    assert props["spark.driver.host"] == "127.0.0.1"
+    assert "spark.executor.extraClassPath" not in props  # the executors get the jars from the driver
+    local = spark_conf.spark_properties(_settings(tmp_path), JARS)
+    assert "spark.cores.max" not in local
+
+
+def test_a_driver_binds_loopback_unless_it_serves_a_remote_cluster(tmp_path):
+    assert spark_conf.local_ip(_settings(tmp_path)) == "127.0.0.1"
+    cluster_here = _settings(tmp_path, LAKEHOUSE_SPARK_MASTER="spark://127.0.0.1:7077")
+    assert spark_conf.local_ip(cluster_here) == "127.0.0.1"
+    remote = _settings(
+        tmp_path, LAKEHOUSE_SPARK_MASTER="spark://spark.bceao:7077", LAKEHOUSE_SPARK_DRIVER_HOST="10.0.0.5"
+    )
+    assert spark_conf.local_ip(remote) is None
+    assert spark_conf.spark_properties(remote, JARS)["spark.driver.host"] == "10.0.0.5"
+
+
+def test_extra_properties_come_last_and_a_bad_line_is_named(tmp_path):
+    extra = tmp_path / "spark-cluster.conf"
+    extra.write_text("# Kubernetes\nspark.kubernetes.container.image apache/spark:3.5.5\nspark.cores.max 8\n")
+    props = spark_conf.spark_properties(_settings(tmp_path, LAKEHOUSE_SPARK_EXTRA_PROPERTIES=str(extra)), JARS)
+    assert props["spark.kubernetes.container.image"] == "apache/spark:3.5.5"
+    assert props["spark.cores.max"] == "8"
+    extra.write_text("spark.kubernetes.namespace\n")
+    with pytest.raises(SettingsError, match=r"spark-cluster.conf:1 : propriété illisible"):
+        spark_conf.spark_properties(_settings(tmp_path, LAKEHOUSE_SPARK_EXTRA_PROPERTIES=str(extra)), JARS)
+    with pytest.raises(SettingsError, match="fichier illisible"):
+        spark_conf.spark_properties(_settings(tmp_path, LAKEHOUSE_SPARK_EXTRA_PROPERTIES="absent.conf"), JARS)

@@ -1,0 +1,184 @@
+"""The same jobs on a Spark standalone cluster (1 master, 2 workers on this host): registration, dbt build and
+maintenance run their tasks on the workers' executors, and build the same tables as local mode.
+
+Two throwaway stacks: one whose LAKEHOUSE_SPARK_MASTER is its own cluster (`make up` starts the cluster
+before the Thrift server), one in local mode fed with a copy of the same landed files. Both run `make run`'s
+steps stack, register, dbt-build and maintain; every table must hold the same rows in both, apart from the
+columns that record when and in which batch a row was registered (they differ between any two runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections import Counter
+
+import pytest
+
+from lakehouse import stack
+from lakehouse.core import jars, spark_conf
+from lakehouse.core.clients import iceberg_catalog, s3_client
+from lakehouse.core.settings import PROJECT_ROOT, load_settings
+from lakehouse.run_report import last_run
+from lakehouse.services import ThriftServer
+from lakehouse.services.spark_cluster import SparkMaster, SparkWorker, master_url
+from lakehouse_dev.sandbox import write_sandbox_env
+from tests.cli_runner import run_cli
+
+pytestmark = pytest.mark.integration
+
+WORKERS = 2
+SPARK_STEPS = ("register", "dbt-build", "maintain")
+# Columns that say when, in which batch or by which run a row was registered or validated: they differ
+# between any two runs, on one machine as on a cluster.
+RUN_COLUMNS = {
+    "_batch_id",
+    "_registered_at",
+    "batch_id",
+    "registered_at",
+    "snapshot_id",
+    "_bronze_registered_at",
+    "_evenement_enregistre_le",
+    "_utilisateur_enregistre_le",
+    "run_id",
+    "validated_at",
+    "branch",
+}
+
+
+def _stack(tmp_path_factory, name: str, port_base: int, **extra: str):
+    env_file = write_sandbox_env(tmp_path_factory.mktemp(name), port_base, **extra)
+    settings = load_settings(environ={}, env_file=env_file)
+    spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
+    return env_file, settings
+
+
+def _run_steps(env_file, steps: tuple[str, ...]) -> subprocess.CompletedProcess:
+    """`make run` restricted to some steps, in a process of its own (its Spark session is the stack's)."""
+    code = (
+        "from lakehouse import pipeline; from lakehouse.core.settings import load_settings; "
+        f"pipeline.run_pipeline(load_settings(), [s for s in pipeline.STEPS if s.name in {steps!r}])"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
+    env["LAKEHOUSE_ENV_FILE"] = str(env_file)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def _stop(settings) -> None:
+    stack.down(settings, progress=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory, _isolated_environment):
+    env_file, settings = _stack(
+        tmp_path_factory,
+        "cluster",
+        22050,
+        LAKEHOUSE_SPARK_UI_ENABLED="true",
+        LAKEHOUSE_SPARK_WORKERS=str(WORKERS),
+        LAKEHOUSE_AUDIT="false",
+    )
+    settings = settings.with_values(LAKEHOUSE_SPARK_MASTER=master_url(settings))
+    with env_file.open("a") as handle:
+        handle.write(f"LAKEHOUSE_SPARK_MASTER={master_url(settings)}\n")
+    try:
+        result = _run_steps(env_file, ("stack", "ingest", *SPARK_STEPS))
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        yield env_file, settings, result.stdout
+    finally:
+        _stop(settings)
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory, cluster_run, _isolated_environment):
+    """Local mode on a copy of the files the cluster's stack landed."""
+    _, cluster_settings, _ = cluster_run
+    env_file, settings = _stack(tmp_path_factory, "local", 22150, LAKEHOUSE_AUDIT="false")
+    try:
+        stack.up(settings, ["seaweedfs"], progress=lambda _: None)
+        source, target = s3_client(cluster_settings), s3_client(settings)
+        for page in source.get_paginator("list_objects_v2").paginate(Bucket=cluster_settings.landing_bucket):
+            for item in page.get("Contents", []):
+                body = source.get_object(Bucket=cluster_settings.landing_bucket, Key=item["Key"])["Body"].read()
+                target.put_object(Bucket=settings.landing_bucket, Key=item["Key"], Body=body)
+        result = _run_steps(env_file, ("stack", *SPARK_STEPS))
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        yield settings
+    finally:
+        _stop(settings)
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_make_up_started_the_cluster_and_each_step_ran_its_tasks_on_the_workers_executors(cluster_run):
+    _, settings, stdout = cluster_run
+    assert "spark-master: démarré" in stdout and "spark-worker-2: démarré" in stdout, stdout
+    assert ThriftServer().running_master(settings) == master_url(settings)
+    workers = [SparkWorker(index) for index in range(1, WORKERS + 1)]
+    # Each worker's own state (its web UI's JSON): the executors it ran, for which application.
+    hosted: dict[str, set[tuple[str, str]]] = {}
+    for worker in workers:
+        state = _get_json(f"http://127.0.0.1:{worker.ui_port(settings)}/json/")
+        hosted[worker.name] = {
+            (executor["appid"], str(executor["id"])) for executor in state["executors"] + state["finishedexecutors"]
+        }
+    report = last_run(settings)
+    assert report["status"] == "success"
+    steps = {step["name"]: step for step in report["steps"]}
+    for name in SPARK_STEPS:
+        ran = steps[name]["executor_tasks"]
+        assert ran, f"{name}: aucune tâche Spark relevée ({steps[name]})"
+        for application, executors in ran.items():
+            app_id = application.split(" ", 1)[1]
+            assert not any(executor.startswith("driver@") for executor in executors), (name, executors)
+            for executor in executors:
+                executor_id = executor.split("@", 1)[0]
+                assert any((app_id, executor_id) in pairs for pairs in hosted.values()), (name, executor, hosted)
+    # dbt's work ran on the Thrift server's executors, one on each worker (spark.cores.max 2, 1 core each).
+    thrift_app = next(app for app in steps["dbt-build"]["executor_tasks"] if app.startswith("lakehouse-thrift "))
+    thrift_id = thrift_app.split(" ", 1)[1]
+    assert all(any(app == thrift_id for app, _ in hosted[worker.name]) for worker in workers), hosted
+    master = _get_json(f"http://127.0.0.1:{settings.get_int('SPARK_CLUSTER_UI_PORT')}/json/")
+    assert sum(worker["state"] == "ALIVE" for worker in master["workers"]) == WORKERS
+
+
+def _rows(catalog, identifier) -> Counter:
+    table = catalog.load_table(identifier).scan().to_arrow()
+    kept = [name for name in table.column_names if name not in RUN_COLUMNS]
+    return Counter(tuple(repr(row[name]) for name in kept) for row in table.select(kept).to_pylist())
+
+
+def test_the_cluster_builds_the_same_tables_as_local_mode(cluster_run, local_run):
+    _, cluster_settings, _ = cluster_run
+    on_cluster, local = iceberg_catalog(cluster_settings), iceberg_catalog(local_run)
+    namespaces = ("bronze", "silver", "gold")
+    tables = {namespace: sorted(local.list_tables(namespace)) for namespace in namespaces}
+    assert tables == {namespace: sorted(on_cluster.list_tables(namespace)) for namespace in namespaces}
+    assert len(tables["gold"]) >= 6 and len(tables["silver"]) >= 3
+    for identifiers in tables.values():
+        for identifier in identifiers:
+            expected = _rows(local, identifier)
+            assert _rows(on_cluster, identifier) == expected, ".".join(identifier)
+            assert sum(expected.values()) > 0 or identifier[1].startswith("rejet") or "rejected" in identifier[1]
+
+
+def test_cluster_down_stops_the_workers_then_the_master(cluster_run):
+    env_file, settings, _ = cluster_run
+    processes = [SparkMaster().process(settings)] + [SparkWorker(i).process(settings) for i in (1, 2)]
+    assert all(process.state() == "running" for process in processes)
+    result = run_cli("cluster-down", env_file=env_file)
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "spark-worker-2",
+        "spark-worker-1",
+        "spark-master",
+    ], result.stdout
+    assert all(process.state() == "stopped" for process in processes)
