@@ -11,11 +11,20 @@ VENV_STAMP := $(VENV)/.installed
 AIRBYTE_VENV := .venv-airbyte
 AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
+# $(call apt_install,<paquet Debian>,<nom>,<conséquence sans lui>) : root installe le paquet, sinon un avertissement.
+define apt_install
+{ if [ "$$(id -u)" = 0 ]; then \
+    echo "installation de $(2) (paquet Debian $(1)) pour les tests ..."; \
+    (apt-get install -y -q --no-install-recommends $(1) >/dev/null 2>&1 \
+      || (apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(1) >/dev/null 2>&1)) \
+      || echo "AVERTISSEMENT : $(2) n'a pas pu être installé ; $(3)"; \
+  else echo "AVERTISSEMENT : installez $(2) (sudo apt-get install $(1)) ; sinon $(3)"; fi; }
+endef
 CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -41,7 +50,7 @@ run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin), seule
 setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, crée conf/lakehouse.env
 	@$(CLI) setup
 
-up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST) et le serveur Thrift de Spark, attend qu'ils répondent
+up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST), le serveur Thrift de Spark et PostgreSQL s'il est installé, attend qu'ils répondent
 	@$(CLI) up
 
 down: ## Arrête les services démarrés par `make up` et JupyterLab (`make notebook`)
@@ -132,6 +141,9 @@ rollback: setup ## Ramène TABLE=ns.t à SNAPSHOT=<id> ou TIMESTAMP='aaaa-mm-jj 
 changes: setup ## Changements de TABLE=ns.t depuis FROM=<snapshot|'aaaa-mm-jj hh:mm:ss'> [TO=…] [KEY=col,…] : insertions, suppressions, mises à jour (avant → après)
 	@$(CLI) changes --table "$(TABLE)" $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)") $(if $(KEY),--key "$(KEY)") $(if $(LIMIT),--limit $(LIMIT))
 
+serve: setup ## Copie de service de gold (et de silver.dim_uemoa_indicators) dans PostgreSQL, seulement les tables dont le snapshot a changé ; FULL=1 recopie tout
+	@$(CLI) serve $(if $(filter 1 yes true,$(FULL)),--full)
+
 ##@ Interroger
 
 beeline: ## Beeline sur le serveur Thrift (SQL="select 1" exécute une requête et quitte)
@@ -177,13 +189,9 @@ format: setup ## Corrige le style : ruff format et ruff --fix (Python), sqlfluff
 bench: setup ## Benchmarks (BENCH="nom ..." pour choisir) ; médianes dans bench/results/
 	@$(PY) -m bench $(BENCH)
 
-test-tools: ## Installe les outils des tests seulement (docker-compose, pour valider docker-compose.yml)
-	@command -v docker-compose >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installation de docker-compose (Debian) pour valider docker-compose.yml ..."; \
-	    (apt-get install -y -q docker-compose >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q docker-compose >/dev/null)) \
-	      || echo "AVERTISSEMENT : docker-compose n'a pas pu être installé ; le test de docker-compose.yml sera sauté"; \
-	  else echo "AVERTISSEMENT : installez docker-compose (sudo apt-get install docker-compose) pour valider docker-compose.yml"; fi; }
+test-tools: ## Installe les outils des tests seulement (docker-compose pour valider docker-compose.yml, serveur PostgreSQL de make serve)
+	@command -v docker-compose >/dev/null || $(call apt_install,docker-compose,docker-compose,le test de docker-compose.yml sera sauté)
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || $(call apt_install,postgresql,PostgreSQL,les tests de make serve seront sautés)
 
 ##@ Outils
 

@@ -16,6 +16,7 @@ from bench.register_benchmarks import BENCHMARKS as REGISTER_BENCHMARKS
 from bench.run_benchmarks import BENCHMARKS as RUN_BENCHMARKS
 from bench.runner import run_benchmarks
 from bench.scale_benchmarks import BENCHMARKS as SCALE_BENCHMARKS
+from bench.serve_benchmarks import BENCHMARKS as SERVE_BENCHMARKS
 from bench.stack_benchmarks import BENCHMARKS as STACK_BENCHMARKS
 
 BENCHMARKS = (
@@ -30,6 +31,7 @@ BENCHMARKS = (
     + RUN_BENCHMARKS
     + SCALE_BENCHMARKS
     + CLUSTER_BENCHMARKS
+    + SERVE_BENCHMARKS
 )
 
 

@@ -263,6 +263,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+    from lakehouse.services import PostgresServer
+    from lakehouse.serving import serve, serving_configured, summary
+
+    settings = load_settings()
+    if PostgresServer().enabled(settings):
+        stack.up(settings, ["postgres"])
+    elif not serving_configured(settings):
+        raise ServiceError(
+            "aucun serveur PostgreSQL : installez le paquet Debian postgresql (LAKEHOUSE_POSTGRES_LOCAL=auto le "
+            "démarre), ou LAKEHOUSE_POSTGRES_LOCAL=false avec LAKEHOUSE_POSTGRES_HOST/PORT/USER/PASSWORD d'un serveur"
+        )
+    print(summary(serve(settings, full=args.full)))
+    return 0
+
+
 def _settings(args: argparse.Namespace) -> int:
     settings = load_settings()
     for key, value in settings.masked().items():
@@ -355,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="publie le dernier audit en échec (--force)")
     publish.add_argument("--force", action="store_true", help="publier malgré les problèmes de l'audit")
     publish.set_defaults(func=_publish)
+    serve_parser = commands.add_parser("serve", help="copie de service de gold dans PostgreSQL, par snapshot")
+    serve_parser.add_argument("--full", action="store_true", help="recopier toutes les tables")
+    serve_parser.set_defaults(func=_serve)
     commands.add_parser("settings", help="les réglages effectifs (secrets masqués)").set_defaults(func=_settings)
     commands.add_parser("verify-jars", help="revérifie les jars").set_defaults(func=_verify_jars)
     return parser

@@ -178,6 +178,19 @@ def _maintain(settings: Settings) -> StepResult | str:
     )
 
 
+def _serve(settings: Settings) -> StepResult | str:
+    from lakehouse.serving import serve, serve_mode, serving_configured, summary
+
+    mode = serve_mode(settings)
+    if mode == "false":
+        return "copie de service désactivée (LAKEHOUSE_SERVE=false)"
+    if mode == "auto" and not serving_configured(settings):
+        return "aucun serveur PostgreSQL configuré : étape sautée (voir make serve)"
+    results = serve(settings, out=STEP_DETAIL)
+    served = {r.table: {"status": r.status, "rows": r.rows, "snapshot_id": r.snapshot_id} for r in results}
+    return StepResult(summary(results), {"served": served})
+
+
 def _rag_index(settings: Settings) -> StepResult:
     from lakehouse.rag.indexer import build_index
 
@@ -204,6 +217,11 @@ STEPS: list[Step] = [
         "maintain",
         "maintenance Iceberg : compaction, manifestes, expiration des snapshots, orphelins (essai à blanc)",
         _maintain,
+    ),
+    Step(
+        "serve",
+        "copie de service de gold dans PostgreSQL : les tables dont le snapshot a changé, chacune en une transaction",
+        _serve,
     ),
     Step("rag-index", "index de recherche sémantique (chromadb) : passages de gold, doc dbt, documents/", _rag_index),
 ]

@@ -23,6 +23,7 @@ GENERATED = {
     "LAKEHOUSE_BCEAO_API_KEY": lambda: "bceao-" + secrets.token_urlsafe(24),
     "LAKEHOUSE_JUPYTER_TOKEN": lambda: secrets.token_hex(24),
     "LAKEHOUSE_SQL_TOKEN": lambda: secrets.token_hex(24),
+    "LAKEHOUSE_POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(24),
 }
 
 

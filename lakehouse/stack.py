@@ -23,6 +23,7 @@ from lakehouse.core.java import live_heap
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.services import ALL_SERVICES, Service, ServiceError, service_named
+from lakehouse.services.postgres import ensure_database
 from lakehouse.services.process import port_is_free
 from lakehouse.services.spark_cluster import SparkMaster, uses_local_cluster
 
@@ -109,7 +110,7 @@ def start_service(service: Service, settings: Settings, progress: Reporter = pri
     _check_ports(service, settings)
     launch = service.launch(settings)
     started = time.monotonic()
-    process = managed.start(launch.command, launch.env, launch.cwd)
+    process = managed.start(launch.command, launch.env, launch.cwd, launch.user)
     detail = _wait_healthy(service, settings, process, started)
     elapsed = time.monotonic() - started
     return f"{service.name}: démarré en {elapsed:.1f} s — PID {process.pid}, {service.main_port(settings)}, {detail}"
@@ -167,6 +168,8 @@ def up(settings: Settings, names: Sequence[str] | None = None, progress: Reporte
             progress(start_service(service, settings, progress))
             if service.name == "seaweedfs":
                 progress(f"bootstrap: {bootstrap(settings)}")
+            if service.name == "postgres":
+                progress(f"postgres: {ensure_database(settings)}")
 
 
 def down(settings: Settings, names: Sequence[str] | None = None, progress: Reporter = print) -> None:

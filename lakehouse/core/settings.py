@@ -93,6 +93,13 @@ class Settings:
             return False
         raise SettingsError(f"{PREFIX}{name}={value!r} doit valoir true ou false")
 
+    def get_choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """A value among `choices` (case-insensitive), or a SettingsError listing them."""
+        value = self.get(name).strip().lower()
+        if value not in choices:
+            raise SettingsError(f"{PREFIX}{name}={value!r} : valeurs possibles {', '.join(choices)}")
+        return value
+
     def with_values(self, **overrides: str) -> Settings:
         """A copy with some `LAKEHOUSE_*` values replaced (throwaway stacks, tests, benchmarks)."""
         unknown = [key for key in overrides if key not in self.values]
@@ -291,7 +298,7 @@ class Settings:
     def masked(self) -> dict[str, str]:
         """The values with secrets hidden, for display."""
         return {
-            k: ("****" if k.endswith(("SECRET_KEY", "_TOKEN", "API_KEY")) and v else v)
+            k: ("****" if k.endswith(("SECRET_KEY", "_TOKEN", "API_KEY", "PASSWORD")) and v else v)
             for k, v in sorted(self.values.items())
         }
 

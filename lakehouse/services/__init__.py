@@ -1,14 +1,22 @@
-"""The local services: SeaweedFS (S3 + Iceberg REST catalog), Spark Thrift Server, a chroma server when
-configured, JupyterLab, fast read server."""
+"""The local services: SeaweedFS (S3 + Iceberg REST catalog), Spark Thrift Server, PostgreSQL (serving copy)
+and a chroma server when configured, JupyterLab, fast read server."""
 
 from lakehouse.services.base import Service, ServiceError
 from lakehouse.services.chroma import ChromaServer
 from lakehouse.services.jupyter import JupyterLab
+from lakehouse.services.postgres import PostgresServer
 from lakehouse.services.seaweedfs import SeaweedFS
 from lakehouse.services.sql_server import SqlServer
 from lakehouse.services.thrift import ThriftServer
 
-ALL_SERVICES: tuple[Service, ...] = (SeaweedFS(), ThriftServer(), ChromaServer(), JupyterLab(), SqlServer())
+ALL_SERVICES: tuple[Service, ...] = (
+    SeaweedFS(),
+    ThriftServer(),
+    PostgresServer(),
+    ChromaServer(),
+    JupyterLab(),
+    SqlServer(),
+)
 
 
 def service_named(name: str) -> Service:
@@ -23,6 +31,7 @@ __all__ = [
     "ALL_SERVICES",
     "ChromaServer",
     "JupyterLab",
+    "PostgresServer",
     "SeaweedFS",
     "Service",
     "SqlServer",

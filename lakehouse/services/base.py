@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class Launch:
     command: list[str]
     env: dict[str, str]
     cwd: Path
+    user: str | None = None  # run as this system user (PostgreSQL refuses to run as root)
 
 
 class Service:
@@ -64,8 +66,10 @@ class Service:
         """A string found only in this stack's command line for the service (guards against PID reuse)."""
         raise NotImplementedError
 
+    stop_signal: int = signal.SIGTERM
+
     def process(self, settings: Settings) -> ManagedProcess:
-        return ManagedProcess(self.name, self.marker(settings), settings.run_dir, settings.log_dir)
+        return ManagedProcess(self.name, self.marker(settings), settings.run_dir, settings.log_dir, self.stop_signal)
 
     def ports(self, settings: Settings) -> list[Port]:
         raise NotImplementedError

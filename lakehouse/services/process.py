@@ -72,6 +72,7 @@ class ManagedProcess:
     marker: str
     run_dir: Path
     log_dir: Path
+    stop_signal: int = signal.SIGTERM  # the first signal `stop` sends (SIGKILL after the timeout)
 
     @property
     def pid_file(self) -> Path:
@@ -105,7 +106,7 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return pid
 
-    def start(self, command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    def start(self, command: list[str], env: dict[str, str], cwd: Path, user: str | None = None) -> subprocess.Popen:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         cwd.mkdir(parents=True, exist_ok=True)
@@ -120,6 +121,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                user=user,
             )
         _STARTED[process.pid] = process
         record = {"pid": process.pid, "marker": self.marker, "started_at": time.time(), "log": str(self.log_file)}
@@ -132,7 +134,7 @@ class ManagedProcess:
         if pid is None or pid <= 0 or not pid_is_running(pid, self.marker):
             self.pid_file.unlink(missing_ok=True)
             return None
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        for sig, wait in ((self.stop_signal, timeout), (signal.SIGKILL, 10.0)):
             try:
                 os.killpg(pid, sig)
             except ProcessLookupError:

@@ -2,9 +2,10 @@
 maintenance run their tasks on the workers' executors, and build the same tables as local mode.
 
 Two throwaway stacks: one whose LAKEHOUSE_SPARK_MASTER is its own cluster (`make up` starts the cluster
-before the Thrift server), one in local mode fed with a copy of the same landed files. Both run `make run`'s
-steps stack, register, dbt-build and maintain; every table must hold the same rows in both, apart from the
-columns that record when and in which batch a row was registered (they differ between any two runs).
+before the Thrift server) runs `make run`'s steps stack, ingest, register, dbt-build and maintain; one in
+local mode, fed with a copy of the same landed files, runs stack, register and dbt-build at the same time.
+Every table must hold the same rows in both, apart from the columns that record when and in which batch a
+row was registered (they differ between any two runs).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _stack(tmp_path_factory, name: str, port_base: int, **extra: str):
     return env_file, settings
 
 
-def _run_steps(env_file, steps: tuple[str, ...]) -> subprocess.CompletedProcess:
+def _start_steps(env_file, steps: tuple[str, ...]) -> subprocess.Popen:
     """`make run` restricted to some steps, in a process of its own (its Spark session is the stack's)."""
     code = (
         "from lakehouse import pipeline; from lakehouse.core.settings import load_settings; "
@@ -64,17 +65,34 @@ def _run_steps(env_file, steps: tuple[str, ...]) -> subprocess.CompletedProcess:
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
     env["LAKEHOUSE_ENV_FILE"] = str(env_file)
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-def _stop(settings) -> None:
-    stack.down(settings, progress=lambda _: None)
+def _finished(process: subprocess.Popen) -> str:
+    stdout, stderr = process.communicate(timeout=900)
+    assert process.returncode == 0, stdout[-4000:] + stderr[-4000:]
+    return stdout
+
+
+def _copy_landing(source_settings, target_settings) -> None:
+    source, target = s3_client(source_settings), s3_client(target_settings)
+    for page in source.get_paginator("list_objects_v2").paginate(Bucket=source_settings.landing_bucket):
+        for item in page.get("Contents", []):
+            body = source.get_object(Bucket=source_settings.landing_bucket, Key=item["Key"])["Body"].read()
+            target.put_object(Bucket=target_settings.landing_bucket, Key=item["Key"], Body=body)
 
 
 @pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory, _isolated_environment):
+def runs(tmp_path_factory, _isolated_environment):
+    """The cluster's stack lands the files and runs the Spark steps; meanwhile the local stack (the reference,
+    its rows only: no maintenance) runs register and dbt build on a copy of the same files."""
     env_file, settings = _stack(
         tmp_path_factory,
         "cluster",
@@ -86,31 +104,35 @@ def cluster_run(tmp_path_factory, _isolated_environment):
     settings = settings.with_values(LAKEHOUSE_SPARK_MASTER=master_url(settings))
     with env_file.open("a") as handle:
         handle.write(f"LAKEHOUSE_SPARK_MASTER={master_url(settings)}\n")
+    local_env_file, local = _stack(tmp_path_factory, "local", 22150, LAKEHOUSE_AUDIT="false")
+    processes: list[subprocess.Popen] = []
     try:
-        result = _run_steps(env_file, ("stack", "ingest", *SPARK_STEPS))
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-        yield env_file, settings, result.stdout
+        processes.append(_start_steps(env_file, ("stack", "ingest")))
+        landed = _finished(processes[-1])
+        stack.up(local, ["seaweedfs"], progress=lambda _: None)
+        _copy_landing(settings, local)
+        processes.append(_start_steps(env_file, SPARK_STEPS))
+        processes.append(_start_steps(local_env_file, ("stack", "register", "dbt-build")))
+        stdout = landed + _finished(processes[1])
+        _finished(processes[2])
+        yield {"env_file": env_file, "settings": settings, "stdout": stdout}, local
     finally:
-        _stop(settings)
+        for process in processes:  # a run that failed leaves the other one running
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        stack.down(settings, progress=lambda _: None)
+        stack.down(local, progress=lambda _: None)
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory, cluster_run, _isolated_environment):
-    """Local mode on a copy of the files the cluster's stack landed."""
-    _, cluster_settings, _ = cluster_run
-    env_file, settings = _stack(tmp_path_factory, "local", 22150, LAKEHOUSE_AUDIT="false")
-    try:
-        stack.up(settings, ["seaweedfs"], progress=lambda _: None)
-        source, target = s3_client(cluster_settings), s3_client(settings)
-        for page in source.get_paginator("list_objects_v2").paginate(Bucket=cluster_settings.landing_bucket):
-            for item in page.get("Contents", []):
-                body = source.get_object(Bucket=cluster_settings.landing_bucket, Key=item["Key"])["Body"].read()
-                target.put_object(Bucket=settings.landing_bucket, Key=item["Key"], Body=body)
-        result = _run_steps(env_file, ("stack", *SPARK_STEPS))
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-        yield settings
-    finally:
-        _stop(settings)
+def cluster_run(runs):
+    return runs[0]["env_file"], runs[0]["settings"], runs[0]["stdout"]
+
+
+@pytest.fixture(scope="module")
+def local_run(runs):
+    return runs[1]
 
 
 def _get_json(url: str):

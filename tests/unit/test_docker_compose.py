@@ -14,7 +14,8 @@ import yaml
 from lakehouse.core.settings import EXAMPLE_FILE, PROJECT_ROOT, load_settings, parse_env_file
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-QUICKSTART_SERVICES = {"minio", "mc", "rest", "spark-iceberg", "chromadb"}  # the quickstart, plus chroma
+# the quickstart, plus chroma and the serving database
+QUICKSTART_SERVICES = {"minio", "mc", "rest", "spark-iceberg", "chromadb", "timescaledb"}
 compose = shutil.which("docker-compose")
 needs_compose = pytest.mark.skipif(compose is None, reason="docker-compose absent (make test-tools l'installe)")
 
@@ -33,11 +34,19 @@ def _config(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 @needs_compose
 def test_docker_compose_config_passes_with_credentials():
-    result = _config({"LAKEHOUSE_S3_ACCESS_KEY": "AKCOMPOSE", "LAKEHOUSE_S3_SECRET_KEY": "compose-secret"})
+    result = _config(
+        {
+            "LAKEHOUSE_S3_ACCESS_KEY": "AKCOMPOSE",
+            "LAKEHOUSE_S3_SECRET_KEY": "compose-secret",
+            "LAKEHOUSE_POSTGRES_PASSWORD": "pg-secret",
+        }
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     assert set(resolved["services"]) == QUICKSTART_SERVICES
     assert resolved["services"]["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == "compose-secret"
+    assert resolved["services"]["timescaledb"]["environment"]["POSTGRES_PASSWORD"] == "pg-secret"
+    assert "5433" in str(resolved["services"]["timescaledb"]["ports"][0])
 
 
 @needs_compose
@@ -67,9 +76,8 @@ def test_compose_services_ports_and_volumes_follow_the_quickstart_and_settings()
     published = {}
     for name, service in services.items():
         for mapping in service.get("ports", []):
-            host_ip, host_port, container_port = re.sub(r"\$\{LAKEHOUSE_THRIFT_PORT:-(\d+)\}", r"\1", mapping).split(
-                ":"
-            )
+            resolved = re.sub(r"\$\{LAKEHOUSE_(?:THRIFT|POSTGRES)_PORT:-(\d+)\}", r"\1", mapping)
+            host_ip, host_port, container_port = resolved.split(":")
             assert host_ip == "127.0.0.1", f"{name} publishes {mapping} beyond loopback"
             published[int(host_port)] = name
     assert published == {
@@ -80,13 +88,14 @@ def test_compose_services_ports_and_volumes_follow_the_quickstart_and_settings()
         defaults.thrift_port: "spark-iceberg",
         4040: "spark-iceberg",
         8010: "chromadb",
+        defaults.get_int("POSTGRES_PORT"): "timescaledb",
     }
     assert f"${{LAKEHOUSE_THRIFT_PORT:-{defaults.thrift_port}}}" in COMPOSE_FILE.read_text()
     for name in ("minio", "rest", "spark-iceberg"):
         assert "healthcheck" in services[name], name
     assert services["rest"]["depends_on"]["mc"]["condition"] == "service_completed_successfully"
     assert services["spark-iceberg"]["depends_on"]["rest"]["condition"] == "service_healthy"
-    assert set(spec["volumes"]) == {"minio-data", "rest-catalog", "chroma-data"}
+    assert set(spec["volumes"]) == {"minio-data", "rest-catalog", "chroma-data", "timescale-data"}
     assert "jdbc:sqlite:/home/iceberg/" in services["rest"]["environment"]["CATALOG_URI"]  # persisted catalog db
     init = services["mc"]["entrypoint"]
     assert "--ignore-existing" in init and " rm " not in init  # never deletes data
