@@ -200,7 +200,11 @@ def _rag_index(settings: Settings) -> StepResult:
 
 
 STEPS: list[Step] = [
-    Step("stack", "services locaux (SeaweedFS, catalogue REST, Thrift) démarrés et sains", _start_stack),
+    Step(
+        "stack",
+        "services locaux (SeaweedFS, catalogue REST, Thrift, PostgreSQL s'il est installé) démarrés et sains",
+        _start_stack,
+    ),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
     Step(
         "register",

@@ -144,6 +144,12 @@ def test_make_up_started_the_cluster_and_each_step_ran_its_tasks_on_the_workers_
     _, settings, stdout = cluster_run
     assert "spark-master: démarré" in stdout and "spark-worker-2: démarré" in stdout, stdout
     assert ThriftServer().running_master(settings) == master_url(settings)
+    # Settings that no longer designate the cluster: status says the Thrift server runs elsewhere, and why.
+    elsewhere = {row.name: row for row in stack.status(settings.with_values(LAKEHOUSE_SPARK_MASTER="local[2]"))}
+    assert elsewhere["thrift"].health.startswith(
+        f"EN ÉCHEC le serveur Thrift tourne sur {master_url(settings)} alors que LAKEHOUSE_SPARK_MASTER=local[2]"
+    ), elsewhere["thrift"]
+    assert elsewhere["spark-worker-2"].health.startswith("OK inscrit auprès du master")
     workers = [SparkWorker(index) for index in range(1, WORKERS + 1)]
     # Each worker's own state (its web UI's JSON): the executors it ran, for which application.
     hosted: dict[str, set[tuple[str, str]]] = {}
