@@ -182,17 +182,33 @@ def _csv(arrow_table) -> bytes:
     return sink.getvalue()
 
 
-def _prepare(connection) -> bool:
-    """The bookkeeping schema; True when TimescaleDB is available (its extension is then created)."""
+def _prepare(connection, out: Reporter) -> bool:
+    """The bookkeeping schema; True when TimescaleDB can be used (its extension is then created). An extension
+    installed but not usable (library not preloaded, no right to create it) gives plain tables and one line
+    saying why, not a failure."""
+    import psycopg
+
     connection.execute(f"create schema if not exists {META_SCHEMA}")  # autocommit: each statement on its own
     connection.execute(
         f"create table if not exists {META_SCHEMA}.copies (table_name text primary key, snapshot_id bigint not null, "
         "row_count bigint not null, copied_at timestamptz not null default now(), hypertable boolean not null)"
     )
     available = connection.execute("select 1 from pg_available_extensions where name = 'timescaledb'").fetchone()
-    if available:
+    if not available:
+        return False
+    preloaded = connection.execute("select current_setting('shared_preload_libraries')").fetchone()[0]
+    if "timescaledb" not in preloaded:  # creating the extension would end the session (FATAL)
+        out(
+            "TimescaleDB installé mais non préchargé : tables ordinaires, sans hypertables (ajoutez timescaledb "
+            "à shared_preload_libraries du serveur et redémarrez-le ; le serveur local de make up le fait)"
+        )
+        return False
+    try:
         connection.execute("create extension if not exists timescaledb")
-    return bool(available)
+    except psycopg.Error as error:
+        out(f"TimescaleDB inutilisable ({first_line(error)}) : tables ordinaires, sans hypertables")
+        return False
+    return True
 
 
 def copied_snapshots(connection) -> dict[str, int]:
@@ -293,7 +309,7 @@ def serve(settings: Settings, full: bool = False, out: Reporter = print) -> list
     results: list[TableCopy] = []
     # autocommit: each `connection.transaction()` below is a transaction of its own (BEGIN ... COMMIT)
     with connect(settings, autocommit=True) as connection:
-        timescale = _prepare(connection)
+        timescale = _prepare(connection, out)
         done = {} if full else copied_snapshots(connection)
         for namespace, table in tables:
             name = f"{namespace}.{table}"

@@ -4,6 +4,8 @@ Started by `make up` when LAKEHOUSE_POSTGRES_LOCAL allows it (`auto`: when the p
 cluster is created on first start (`initdb`, superuser LAKEHOUSE_POSTGRES_USER with the generated password,
 SCRAM authentication over TCP, no Unix socket) under LAKEHOUSE_POSTGRES_DATA_DIR (`<state>/postgres` by
 default); the server listens on LAKEHOUSE_POSTGRES_HOST:PORT only and stops with a fast shutdown (SIGINT).
+When the TimescaleDB library is installed beside the server, it is preloaded (shared_preload_libraries), as
+its extension requires.
 PostgreSQL refuses to run as root: started by root, it runs as the `postgres` system user, which then owns
 its data folder.
 """
@@ -37,6 +39,11 @@ def bin_dir(settings: Settings) -> Path | None:
     versions = [path for path in DEBIAN_ROOT.glob("*/bin") if (path / "postgres").is_file()]
     numbered = [(int(match[0]), path) for path in versions if (match := re.match(r"\d+", path.parent.name))]
     return max(numbered)[1] if numbered else None
+
+
+def timescaledb_installed(binaries: Path) -> bool:
+    """True when the TimescaleDB library sits beside this server (Debian layout: `<version>/lib`)."""
+    return (binaries.parent / "lib" / "timescaledb.so").is_file()
 
 
 def local_mode(settings: Settings) -> str:
@@ -185,6 +192,8 @@ class PostgresServer(Service):
             "-c",
             "unix_socket_directories=",
         ]
+        if timescaledb_installed(binaries):  # its extension can be created only when the library is preloaded
+            command += ["-c", "shared_preload_libraries=timescaledb"]
         return Launch(command=command, env=dict(os.environ), cwd=folder, user=user)
 
     def probe(self, settings: Settings) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from lakehouse import pipeline, stack
 from lakehouse.core.clients import iceberg_catalog
-from lakehouse.services.postgres import bin_dir, connect
+from lakehouse.services.postgres import bin_dir, connect, timescaledb_installed
 from lakehouse.serving import META_SCHEMA, ServingError, serve
 from tests.cli_runner import run_cli
 
@@ -104,6 +104,17 @@ def test_make_serve_copies_rows_types_and_an_index_per_table(serving):
     assert indexes["srv_quarterly"].endswith("USING btree (pays, annee, trimestre)")
     assert indexes["srv_dim"].endswith("USING btree (pays, annee)")
     assert types["pib_nominal"] == "numeric" and types["maj"] == "timestamp with time zone"
+    with connect(settings) as connection:
+        recorded = dict(connection.execute(f"select table_name, hypertable from {META_SCHEMA}.copies"))
+        if timescaledb_installed(bin_dir(settings)):  # preloaded by `make up`: the quarterly table is a hypertable
+            dimensions = connection.execute(
+                "select hypertable_schema || '.' || hypertable_name, column_name "
+                "from timescaledb_information.dimensions"
+            ).fetchall()
+            assert dimensions == [("gold.srv_quarterly", "date_trimestre")]
+            line = next(line for line in result.stdout.splitlines() if line.startswith(f"{QUARTERLY} : 3 lignes"))
+            assert "(hypertable sur date_trimestre)" in line, line
+    assert recorded == {QUARTERLY: timescaledb_installed(bin_dir(settings)), DIMENSION: False}
 
 
 def test_a_table_is_copied_again_only_when_its_rows_changed(serving, spark):
