@@ -4,8 +4,8 @@ maintenance run their tasks on the workers' executors, and build the same tables
 Two throwaway stacks: one whose LAKEHOUSE_SPARK_MASTER is its own cluster (`make up` starts the cluster
 before the Thrift server) runs `make run`'s steps stack, ingest, register, dbt-build and maintain; then one
 in local mode, fed with a copy of the same landed files, runs stack, register and dbt-build. One after the
-other, not at the same time: on 2 cores both orders took the same time (244 s at the same time, 253 s one
-after the other), and one after the other halves the peak load of a noisy CI machine.
+other, not at the same time: on 2 cores running both at once saved no time, and it made two pipelines compete
+for the cores of a CI machine.
 Every table must hold the same rows in both, apart from the columns that record when and in which batch a
 row was registered (they differ between any two runs).
 """
