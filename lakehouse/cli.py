@@ -72,8 +72,12 @@ def _status(args: argparse.Namespace) -> int:
         print(f"{row.name:<{width}} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
         if row.state != "running":
             print(f"{'':<{width}} journal : {row.log}")
-    last = run_report.last_run(settings)
+    from lakehouse.core.write_lock import current_holder
+
+    holder = current_holder(settings)
     print()
+    print(f"écriture du lac en cours : {holder.describe()}" if holder else "écriture du lac : aucune en cours")
+    last = run_report.last_run(settings)
     for line in run_report.format_last_run(last) if last else ["aucune exécution de make run enregistrée"]:
         print(line)
     needed = [row for row in rows if not (row.on_demand and row.state == "stopped")]
@@ -96,10 +100,14 @@ def _beeline(args: argparse.Namespace) -> int:
 
 
 def _dbt(args: argparse.Namespace) -> int:
-    from lakehouse.dbt_runner import dbt_command
+    import subprocess
+
+    from lakehouse.dbt_runner import dbt_command, dbt_writes
 
     command, env, cwd = dbt_command(load_settings(), args.dbt_args)
     sys.stdout.flush()
+    if dbt_writes(args.dbt_args):  # under the write lock, held by this process while dbt runs
+        return subprocess.run(command, env=env, cwd=cwd).returncode
     os.chdir(cwd)
     os.execve(command[0], command, env)
 
@@ -380,10 +388,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that write the lake, under its write lock (`lakehouse.core.write_lock`); dbt: its writing subcommands.
+WRITERS = frozenset(
+    (
+        "run",
+        "ingest",
+        "register",
+        "quality",
+        "publish",
+        "maintain",
+        "compact",
+        "rewrite-manifests",
+        "expire-snapshots",
+        "remove-orphans",
+        "rollback",
+        "serve",
+        "rag-index",
+        "repair",
+    )
+)
+
+
+def writer_label(args: argparse.Namespace) -> str | None:
+    """How a writing command is named to a second writer (`make run`, `dbt build`); None for a reader."""
+    if args.command == "dbt":
+        from lakehouse.dbt_runner import dbt_writes
+
+        return f"dbt {args.dbt_args[0]}" if dbt_writes(args.dbt_args) else None
+    if args.command == "repair" and not args.apply:
+        return None  # a dry run only reads
+    return f"make {args.command}" if args.command in WRITERS else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        label = writer_label(args)
+        if label is None:
+            return args.func(args)
+        from lakehouse.core.write_lock import write_lock
+
+        with write_lock(load_settings(), label):
+            return args.func(args)
     except LakehouseError as error:
         print(f"ERREUR : {error}", file=sys.stderr)
         return 1

@@ -20,6 +20,15 @@ PUBLISHED_TARGET = "prod"
 AUDIT_TARGET = "audit"
 
 
+# dbt subcommands that write tables (the others only read or compile): they run under the lake's write lock.
+WRITING_SUBCOMMANDS = frozenset(("run", "build", "seed", "snapshot", "run-operation", "clone", "retry"))
+
+
+def dbt_writes(arguments: list[str]) -> bool:
+    """Does this dbt command line write to the lake?"""
+    return bool(arguments) and arguments[0] in WRITING_SUBCOMMANDS
+
+
 class DbtFailed(LakehouseError):
     """dbt ended in error; the message names the failed nodes, `lines` lists them one by one."""
 

@@ -82,6 +82,29 @@ def drop_branch(table: Any, branch: str) -> bool:
 
 def publish(settings: Settings, moves: list[RefMove]) -> None:
     """Move main of every table in one catalog transaction; raise PublicationRefused if refused."""
+    try:
+        commit_moves(settings, moves)
+    except ConcurrentChange as error:
+        raise PublicationRefused(
+            f"publication refusée par le catalogue : une table a changé sur main pendant l'audit ({error}) ; "
+            "relancez make run"
+        ) from None
+
+
+class ConcurrentChange(PublicationRefused):
+    """`main` of a table is no longer where the caller read it: another writer committed meanwhile."""
+
+
+def commit_moves(
+    settings: Settings,
+    moves: list[RefMove],
+    drop_branch: str | None = None,
+    unchanged: list[tuple[str, str, int | None]] = (),
+) -> None:
+    """In one catalog transaction, applied whole or not at all: move `main` of each table of `moves` from
+    its `expected` snapshot to its `target` (and remove the branch `drop_branch` of those tables), while
+    `main` of each (namespace, name, snapshot) of `unchanged` is still at that snapshot. Raise
+    ConcurrentChange (HTTP 409) when any `main` moved meanwhile, PublicationRefused for another refusal."""
     if not moves:
         return
     prefix = catalog_config(settings).get("overrides", {}).get("prefix")
@@ -97,22 +120,28 @@ def publish(settings: Settings, moves: list[RefMove]) -> None:
             "requirements": [{"type": "assert-ref-snapshot-id", "ref": "main", "snapshot-id": move.expected}],
             "updates": [
                 {"action": "set-snapshot-ref", "ref-name": "main", "type": "branch", "snapshot-id": move.target}
-            ],
+            ]
+            + ([{"action": "remove-snapshot-ref", "ref-name": drop_branch}] if drop_branch else []),
         }
         for move in moves
+    ]
+    changes += [
+        {
+            "identifier": {"namespace": [namespace], "name": name},
+            "requirements": [{"type": "assert-ref-snapshot-id", "ref": "main", "snapshot-id": expected}],
+            "updates": [],
+        }
+        for namespace, name, expected in unchanged
     ]
     try:
         response = requests.post(url, json={"table-changes": changes}, headers=headers, timeout=HTTP_TIMEOUT)
     except requests.RequestException as error:
         raise ServiceUnavailable(f"catalogue Iceberg REST injoignable sur {settings.catalog_uri} : {error}") from None
     if response.status_code == 409:
-        raise PublicationRefused(
-            "publication refusée par le catalogue : une table a changé sur main pendant l'audit "
-            f"({_error_message(response)}) ; relancez make run"
-        )
+        raise ConcurrentChange(_error_message(response))
     if response.status_code >= 300:
         raise PublicationRefused(
-            f"publication refusée par le catalogue (HTTP {response.status_code} : {_error_message(response)})"
+            f"transaction refusée par le catalogue (HTTP {response.status_code} : {_error_message(response)})"
         )
 
 

@@ -1,11 +1,13 @@
 """`make reconcile`: prove that every landed row is in bronze exactly once, or in quarantine.
 
-Per stream, two checks:
+Per stream, three checks:
 1. every object landed under `bronze/<stream>/` is either in the ledger or in quarantine
    (same key and ETag) — nothing forgotten;
-2. for every ledger entry, bronze holds exactly the number of rows the file had
-   (rows counted per source object and ETag) — nothing lost, nothing doubled.
-Any difference is printed, object by object, and makes the command fail.
+2. every object is in the ledger once — a file registered twice is named with its batches;
+3. for every ledger entry, bronze holds exactly the number of rows the file had, from one registration
+   batch (rows counted per source object and ETag, batches by `_batch_id`) — nothing lost, nothing doubled.
+Any difference is printed, object by object, and makes the command fail; `make repair` removes what was
+doubled and registers again what is missing.
 
 After a registration (`make register`, `make run`), check 2 costs what the new files cost, not what the
 whole table holds: the rows are counted file by file for the files of that registration's batch only
@@ -80,25 +82,54 @@ def _total_or_none(catalog: Any, identifier: str) -> int | None:
         return None
 
 
-def _rows_per_file(spark, table: str, batch_id: str | None = None) -> dict[tuple[str, str], int]:
+@dataclass(frozen=True)
+class FileRows:
+    rows: int
+    batches: int  # registration batches the rows come from (more than one: the file was registered again)
+
+
+def rows_per_file(spark, table: str, batch_id: str | None = None) -> dict[tuple[str, str], FileRows]:
+    """Rows and registration batches of each (object key, ETag) in a bronze table (of one batch only)."""
     where = f"WHERE _batch_id = '{batch_id}'" if batch_id else ""
     return {
-        (r._source_object_key, r._source_etag): r.n
+        (r._source_object_key, r._source_etag): FileRows(r.n, r.batches)
         for r in spark.sql(
-            f"SELECT _source_object_key, _source_etag, count(*) AS n FROM {table} {where} GROUP BY 1, 2"
+            f"SELECT _source_object_key, _source_etag, count(*) AS n, count(DISTINCT _batch_id) AS batches "
+            f"FROM {table} {where} GROUP BY 1, 2"
         ).collect()
     }
 
 
-def _row_differences(expected: dict[tuple[str, str], int], found: dict[tuple[str, str], int]) -> list[str]:
+def _row_differences(expected: dict[tuple[str, str], int], found: dict[tuple[str, str], FileRows]) -> list[str]:
     differences = []
     for identity in sorted(expected.keys() | found.keys()):
-        want, have = expected.get(identity), found.get(identity, 0)
+        want, have = expected.get(identity), found.get(identity, FileRows(0, 0))
         if want is None:
-            differences.append(f"{identity[0]} : {have} lignes dans bronze mais absent du registre")
-        elif want != have:
-            differences.append(f"{identity[0]} : {want} lignes dans le fichier, {have} dans bronze")
+            differences.append(f"{identity[0]} : {have.rows} lignes dans bronze mais absent du registre")
+        elif have.batches > 1:
+            differences.append(
+                f"{identity[0]} : enregistré {have.batches} fois ({want} lignes dans le fichier, {have.rows} dans "
+                "bronze)"
+            )
+        elif want != have.rows:
+            differences.append(f"{identity[0]} : {want} lignes dans le fichier, {have.rows} dans bronze")
     return differences
+
+
+def ledger_duplicates(rows) -> dict[tuple[str, str], list]:
+    """Ledger rows sharing one (object key, ETag): a file the ledger says was registered more than once."""
+    seen: dict[tuple[str, str], list] = {}
+    for row in rows:
+        seen.setdefault((row.object_key, row.etag), []).append(row)
+    return {identity: entries for identity, entries in seen.items() if len(entries) > 1}
+
+
+def duplicate_line(table: str, identity: tuple[str, str], entries: list) -> str:
+    batches = ", ".join(sorted({str(entry.batch_id) for entry in entries}))
+    return (
+        f"{identity[0]} (ETag {identity[1]}) : inscrit {len(entries)} fois au registre de {table} "
+        f"(lots {batches}) pour {entries[0].row_count} lignes dans le fichier"
+    )
 
 
 def reconcile(
@@ -126,6 +157,8 @@ def reconcile(
         result = Reconciliation(stream)
         mine = [r for r in ledger_rows if r.target_table == table]
         expected = {(r.object_key, r.etag): r.row_count for r in mine}
+        for identity, entries in sorted(ledger_duplicates(mine).items()):
+            result.differences.append(duplicate_line(table, identity, entries))
         quarantined = {(r.object_key, r.etag) for r in rejected_rows if r.stream == stream}
         landed = {obj.identity for obj in list_landed(settings, stream)}
         result.landed, result.registered, result.quarantined = (
@@ -139,20 +172,23 @@ def reconcile(
             )
         result.rows_expected = sum(expected.values())
         total = _total_or_none(catalog, f"{settings.get('BRONZE_NAMESPACE')}.{stream}") if catalog else None
-        if total is not None and total == result.rows_expected:
+        if total is not None and total == result.rows_expected and not result.differences:
             batch = {(r.object_key, r.etag): r.row_count for r in mine if r.batch_id == batch_id}
-            found = _rows_per_file(spark, table, batch_id) if batch else {}
+            found = rows_per_file(spark, table, batch_id) if batch else {}
             result.differences += _row_differences(batch, found)
             result.rows_found = total
         else:
-            found = _rows_per_file(spark, table) if expected else {}
+            found = rows_per_file(spark, table) if expected else {}
             result.differences += _row_differences(expected, found)
-            result.rows_found = sum(found.values())
+            result.rows_found = sum(f.rows for f in found.values())
         out(result.line())
         for difference in result.differences:
             out(f"  {difference}")
         results.append(result)
     failed = [r.stream for r in results if r.differences]
     if failed:
-        raise ReconciliationFailed(f"réconciliation en échec pour {', '.join(failed)} (détail ci-dessus)")
+        raise ReconciliationFailed(
+            f"réconciliation en échec pour {', '.join(failed)} (détail ci-dessus) ; `make repair` montre comment "
+            "remettre bronze d'accord avec ses fichiers, `make repair APPLY=1` le fait"
+        )
     return results

@@ -1,33 +1,44 @@
-"""`make register`: register the landed Parquet files as Iceberg tables in `lakehouse.bronze`, exactly once.
+"""`make register`: register the landed Parquet files as Iceberg tables in `lakehouse.bronze`, exactly once,
+even when two registrations run at the same moment from two processes or two machines.
 
-Approach to exactly-once (chosen because it needs no transaction across two tables):
-every append to a bronze table carries, in its Iceberg snapshot summary, the batch id
-(`lakehouse.batch-id`) and the list of (object key, ETag) it holds (`lakehouse.files`).
-The ledger (`bronze.ingestion_ledger`) is written after the data commit. If the job dies
-between the two commits, the next run first reads the snapshot history of each bronze
-table and writes the missing ledger rows from those summaries (`recovered = true`), so
-a file is never appended twice nor forgotten. A file is identified by key and ETag: the
-same key landed again with other content is a new file (reported as re-landed).
+Exactly once, with the catalog as the only authority: a registration writes everything it adds on a
+branch of each table it touches (`reg_<batch>`: the rows of each bronze table, its entries in the ledger
+`bronze.ingestion_ledger` and in the quarantine `bronze.rejected_files`), then makes all of it visible
+in **one catalog transaction** that moves `main` of those tables to the branches' heads, on condition
+that `main` of each, the ledger and the quarantine included, is still where this registration read it.
+A second registration that read the same ledger loses: the catalog refuses its transaction (HTTP 409)
+and nothing of it becomes visible; it reads the ledger again, finds the winner's files there, and
+registers only what is left. Data and ledger entries become visible together or not at all, so a crash
+at any moment leaves either the whole batch or nothing (its branches, unreferenced files, are dropped by
+a later registration and its files removed as orphans by maintenance).
 
-Each run makes one commit per bronze table (all of its new files together), one ledger
-commit and at most one quarantine commit. A file that cannot be registered (zero bytes,
-unreadable Parquet, incompatible schema) goes to `bronze.rejected_files` with its reason
-and is skipped until its content changes; the others are registered. Schema drift is
-handled by `schema_drift` (new columns added, int/float widened).
+Every bronze snapshot also carries the batch id (`lakehouse.batch-id`) and its (object key, ETag)
+list (`lakehouse.files`). Lakes registered by an earlier version, which committed data and ledger one
+after the other, may hold a data commit whose ledger commit was lost: the next registration writes the
+missing ledger rows from those summaries (`recovered = true`), for snapshots of `main` only.
+
+A file is identified by key and ETag: the same key landed again with other content is a new file
+(reported as re-landed). A file that cannot be registered (zero bytes, unreadable Parquet,
+incompatible schema) goes to the quarantine with its reason and is skipped until its content changes;
+the others are registered. Schema drift is handled by `schema_drift` (new columns added, int/float
+widened).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lakehouse.core import branches
 from lakehouse.core.clients import s3_client, s3_filesystem
 from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.faults import SimulatedCrash, fault_point
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.core.streams import load_streams, selected_streams
@@ -47,15 +58,15 @@ from lakehouse_spark.landed_files import LandedObject, Rejection, inspect, list_
 from lakehouse_spark.schema_drift import DriftPlan, IncompatibleSchema, plan_for
 
 INSPECT_THREADS = 16  # footers of new files read at the same time
-FAIL_AFTER_VARIABLE = "LAKEHOUSE_REGISTER_FAIL_AFTER"  # test-only: simulate a crash after a commit
+MAX_ATTEMPTS = 5  # registrations lost to another one that committed first, before giving up
+BRANCH_PREFIX = "reg_"
+# A registration branch left by a process that is gone: dropped at once when it was made on this host,
+# after this many hours when it was made elsewhere (the other machine's registration may still run).
+ABANDONED_BRANCH_HOURS = 6
 
 
 class RegistrationFailed(LakehouseError):
     """Infrastructure failure (catalog or S3 unreachable, commit refused): nothing can be decided."""
-
-
-class SimulatedCrash(RuntimeError):
-    pass
 
 
 @dataclass
@@ -91,11 +102,6 @@ class StreamResult:
         return " ; ".join(parts)
 
 
-def _maybe_crash(point: str) -> None:
-    if os.environ.get(FAIL_AFTER_VARIABLE) == point:
-        raise SimulatedCrash(f"arrêt simulé après {point} ({FAIL_AFTER_VARIABLE})")
-
-
 def _table_columns(spark, name: str) -> dict[str, str] | None:
     from pyspark.sql.utils import AnalysisException
 
@@ -106,20 +112,35 @@ def _table_columns(spark, name: str) -> dict[str, str] | None:
     return {f.name: f.dataType.simpleString() for f in schema.fields if f.name not in LINEAGE_COLUMNS}
 
 
-def _identities(spark, settings: Settings, table: str) -> set[tuple[str, str]]:
-    rows = spark.sql(f"SELECT object_key, etag FROM {qualified(settings, table)}").collect()
+def main_snapshot(spark, table: str) -> int | None:
+    """The snapshot `main` of `table` points to now (None: a table without any commit on main)."""
+    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
+    return rows[0][0] if rows else None
+
+
+def _identities(spark, table: str, snapshot_id: int | None) -> set[tuple[str, str]]:
+    """(object key, ETag) of the ledger or quarantine rows at `snapshot_id` (none before the first commit)."""
+    if snapshot_id is None:
+        return set()
+    rows = spark.sql(f"SELECT object_key, etag FROM {table} VERSION AS OF {snapshot_id}").collect()
     return {(row.object_key, row.etag) for row in rows}
 
 
 def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
-    """Write ledger rows for files committed to a bronze table whose ledger commit was lost."""
-    ledger = _identities(spark, settings, LEDGER)
+    """Write ledger rows for files committed to a bronze table by an earlier version whose ledger commit
+    was lost (data and ledger were then two commits). Only snapshots that were `main` count: the head of
+    an abandoned registration branch holds files that were never made visible."""
+    ledger = _identities(spark, qualified(settings, LEDGER), main_snapshot(spark, qualified(settings, LEDGER)))
     missing_rows = []
     for spec in load_streams().values():
         table = qualified(settings, spec.name)
         if _table_columns(spark, table) is None:
             continue
-        for snapshot in spark.sql(f"SELECT snapshot_id, committed_at, summary FROM {table}.snapshots").collect():
+        lineage = spark.sql(
+            f"SELECT s.snapshot_id, s.committed_at, s.summary FROM {table}.snapshots AS s "
+            f"JOIN {table}.history AS h ON s.snapshot_id = h.snapshot_id WHERE h.is_current_ancestor"
+        ).collect()
+        for snapshot in lineage:
             files = json.loads((snapshot.summary or {}).get(FILES_PROPERTY, "[]"))
             lost = [(key, etag) for key, etag in files if (key, etag) not in ledger]
             if not lost:
@@ -148,7 +169,7 @@ def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
                 )
                 ledger.add((key, etag))
     if missing_rows:
-        _append_ledger(spark, settings, missing_rows)
+        _append_ledger(spark, qualified(settings, LEDGER), missing_rows)
         out(
             f"reprise : {len(missing_rows)} fichiers déjà dans bronze mais absents du registre "
             "ont été inscrits au registre"
@@ -156,19 +177,143 @@ def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
     return len(missing_rows)
 
 
-def _append_ledger(spark, settings: Settings, rows: list[tuple]) -> None:
-    schema = (
-        "object_key string, etag string, size bigint, row_count bigint, target_table string, snapshot_id bigint, "
-        "batch_id string, registered_at timestamp, recovered boolean"
-    )
-    spark.createDataFrame(rows, schema).writeTo(qualified(settings, LEDGER)).append()
+LEDGER_SCHEMA = (
+    "object_key string, etag string, size bigint, row_count bigint, target_table string, snapshot_id bigint, "
+    "batch_id string, registered_at timestamp, recovered boolean"
+)
+QUARANTINE_SCHEMA = (
+    "object_key string, etag string, size bigint, stream string, reason string, error_message string, "
+    "first_seen timestamp, batch_id string"
+)
+
+
+def _append_ledger(spark, target: str, rows: list[tuple]) -> None:
+    spark.createDataFrame(rows, LEDGER_SCHEMA).writeTo(target).append()
+
+
+def _already_there(error: Exception) -> bool:
+    text = str(error).lower()
+    return "already exists" in text or "alreadyexists" in text or "duplicate" in text
+
+
+def _create_if_missing(spark, ddl: str) -> None:
+    """`CREATE TABLE IF NOT EXISTS`, also when another registration creates the same table meanwhile."""
+    try:
+        spark.sql(ddl)
+    except Exception as error:
+        if not _already_there(error):
+            raise
 
 
 def _evolve(spark, table: str, plan: DriftPlan) -> None:
+    """Add and widen columns; a column another registration added or widened meanwhile is left as is."""
+    current = _table_columns(spark, table) or {}
     for name, kind in plan.add.items():
-        spark.sql(f"ALTER TABLE {table} ADD COLUMN `{name}` {kind}")
+        if name in current:
+            continue
+        try:
+            spark.sql(f"ALTER TABLE {table} ADD COLUMN `{name}` {kind}")
+        except Exception as error:
+            if not _already_there(error):
+                raise
     for name, kind in plan.widen.items():
-        spark.sql(f"ALTER TABLE {table} ALTER COLUMN `{name}` TYPE {kind}")
+        if current.get(name) != kind:
+            spark.sql(f"ALTER TABLE {table} ALTER COLUMN `{name}` TYPE {kind}")
+
+
+def new_batch_id() -> str:
+    """Time, host and process of a registration, and a random part: `20261204T190000Z-<host>-<pid>-<rand>`."""
+    host = "".join(c for c in socket.gethostname().lower() if c.isalnum())[:12] or "hote"
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def branch_of(batch_id: str) -> str:
+    return BRANCH_PREFIX + batch_id.lower().replace("-", "_")
+
+
+class Claim:
+    """One registration's writes: a branch `reg_<batch>` of each table it touches, made from `main` as it
+    was read, then made visible in one catalog transaction (`commit`) that requires `main` of every table
+    read (bronze tables, ledger, quarantine) to be still where it was."""
+
+    def __init__(self, spark, settings: Settings, batch_id: str):
+        self.spark, self.settings, self.branch = spark, settings, branch_of(batch_id)
+        self.bases: dict[str, int | None] = {}  # table → main snapshot this registration builds on
+        self.opened: list[str] = []  # tables with a branch
+
+    def read(self, table: str) -> int | None:
+        """Record where `main` of `table` is, as this registration reads it."""
+        self.bases.setdefault(table, main_snapshot(self.spark, table))
+        return self.bases[table]
+
+    def open(self, table: str) -> str:
+        """The branch of `table` to write on (made from `main` where it was read); its Spark identifier."""
+        if table not in self.opened:
+            base = self.read(table)
+            at = f" AS OF VERSION {base}" if base is not None else ""  # no main yet: an empty branch
+            self.spark.sql(f"ALTER TABLE {table} CREATE BRANCH `{self.branch}`{at}")
+            self.opened.append(table)
+        return f"{table}.branch_{self.branch}"
+
+    def head(self, table: str) -> int:
+        rows = self.spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = '{self.branch}'").collect()
+        return rows[0][0]
+
+    def commit(self) -> None:
+        """Move `main` of every opened table to its branch head, in one transaction (ConcurrentChange when
+        another writer moved any `main` this registration read)."""
+        moves = [branches.RefMove(*self._split(t), self.bases[t], self.head(t)) for t in self.opened]
+        unchanged = [(*self._split(t), base) for t, base in self.bases.items() if t not in self.opened]
+        fault_point("register-before-transaction")
+        try:
+            branches.commit_moves(self.settings, moves, drop_branch=self.branch, unchanged=unchanged)
+        except branches.ConcurrentChange:
+            raise
+        except LakehouseError:
+            if not self._landed(moves):  # the answer was lost, not the transaction: it may have been applied
+                raise
+        fault_point("register-after-transaction")
+
+    def _landed(self, moves: list[branches.RefMove]) -> bool:
+        return all(main_snapshot(self.spark, f"{self.settings.catalog_name}.{m.table}") == m.target for m in moves)
+
+    def abandon(self) -> None:
+        """Drop the branches (best effort: a branch left behind is dropped by a later registration)."""
+        for table in self.opened:
+            try:
+                self.spark.sql(f"ALTER TABLE {table} DROP BRANCH IF EXISTS `{self.branch}`")
+            except Exception:
+                pass
+
+    def _split(self, table: str) -> tuple[str, str]:
+        _catalog, namespace, name = table.split(".")
+        return namespace, name
+
+
+def drop_abandoned_branches(spark, settings: Settings, out: Reporter) -> int:
+    """Drop the registration branches of registrations that are gone: made on this host by a process that
+    no longer runs, or older than ABANDONED_BRANCH_HOURS. Their files become orphans (maintenance)."""
+    host = "".join(c for c in socket.gethostname().lower() if c.isalnum())[:12] or "hote"
+    now = datetime.now(UTC)
+    dropped = 0
+    tables = [qualified(settings, name) for name in (*load_streams(), LEDGER, REJECTED)]
+    for table in tables:
+        if _table_columns(spark, table) is None:
+            continue
+        for (name,) in spark.sql(f"SELECT name FROM {table}.refs WHERE name LIKE '{BRANCH_PREFIX}%'").collect():
+            parts = name[len(BRANCH_PREFIX) :].split("_")
+            try:
+                made = datetime.strptime(parts[0], "%Y%m%dt%H%M%Sz").replace(tzinfo=UTC)
+                made_here, pid = parts[1] == host, int(parts[2])
+            except (ValueError, IndexError):
+                continue
+            alive = made_here and os.path.exists(f"/proc/{pid}") and pid != os.getpid()
+            if (made_here and not alive) or (now - made).total_seconds() > ABANDONED_BRANCH_HOURS * 3600:
+                spark.sql(f"ALTER TABLE {table} DROP BRANCH IF EXISTS `{name}`")
+                dropped += 1
+    if dropped:
+        out(f"reprise : {dropped} branche(s) d'un enregistrement interrompu supprimée(s) (rien n'en était visible)")
+    return dropped
 
 
 def _frame(
@@ -224,10 +369,12 @@ def register_stream(
     stream: str,
     ledger: set[tuple[str, str]],
     rejected: set[tuple[str, str]],
+    claim: Claim,
     batch_id: str,
     filesystem,
 ) -> tuple[StreamResult, list, list]:
-    """Register one stream's new files in one commit; return the result, ledger rows and quarantine rows."""
+    """Write one stream's new files on its registration branch; return the result, ledger rows and
+    quarantine rows (made visible by the caller's transaction)."""
     started = time.monotonic()
     result = StreamResult(stream, batch_id=batch_id)
     spec = load_streams()[stream]
@@ -269,10 +416,11 @@ def register_stream(
     ledger_rows = []
     if accepted:
         if existing is None:
-            spark.sql(stream_table_ddl(settings, spec, effective))
-        else:
-            _evolve(spark, table, plan)
+            _create_if_missing(spark, stream_table_ddl(settings, spec, effective))
+        _evolve(spark, table, plan)
+        if existing is not None:
             result.added_columns, result.widened_columns = sorted(plan.add), sorted(plan.widen)
+        effective = {**(_table_columns(spark, table) or {}), **effective}
         files = [[obj.key, obj.etag] for obj, _ in accepted]
         staged, s3 = None, s3_client(settings)
         objects = [obj for obj, _ in accepted]
@@ -286,7 +434,7 @@ def register_stream(
             # partition it meets until the end; 10M events over 810 days filled a 2 GB heap. Rows are sorted
             # by partition within each task instead (spilling to disk), one file open at a time.
             (
-                frame.writeTo(table)
+                frame.writeTo(claim.open(table))
                 .option("fanout-enabled", "false")
                 .option(f"snapshot-property.{BATCH_PROPERTY}", batch_id)
                 .option(f"snapshot-property.{FILES_PROPERTY}", json.dumps(files))
@@ -295,9 +443,7 @@ def register_stream(
         finally:
             if staged:
                 small_batches.drop_staging(s3, settings.landing_bucket, staged)
-        snapshot_id = spark.sql(
-            f"SELECT snapshot_id FROM {table}.snapshots WHERE summary['{BATCH_PROPERTY}'] = '{batch_id}'"
-        ).collect()[0][0]
+        snapshot_id = claim.head(table)
         for obj, info in accepted:
             ledger_rows.append((obj.key, obj.etag, obj.size, info.rows, table, snapshot_id, batch_id, now, False))
         result.files, result.rows = len(accepted), sum(info.rows for _, info in accepted)
@@ -305,41 +451,91 @@ def register_stream(
     return result, ledger_rows, quarantine_rows
 
 
-def register(spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[StreamResult]:
-    streams = selected_streams(streams)
+class RegistrationLost(Exception):
+    """Another registration committed first: this one's branches were dropped, it must read again."""
+
+
+def _concurrent_commit(error: BaseException) -> bool:
+    """A commit refused because another writer committed to the same table meanwhile. SeaweedFS answers a
+    snapshot added on a branch while another branch of the table got one with HTTP 400 ("can't add snapshot
+    with sequence number N, must be > than last sequence number N") rather than with the 409 that Iceberg
+    retries by itself."""
+    text = str(error)
+    return "CommitFailedException" in text or ("sequence number" in text and "must be >" in text)
+
+
+def _register_once(spark, settings: Settings, streams: list[str], out: Reporter) -> list[StreamResult]:
+    batch_id = new_batch_id()
+    claim = Claim(spark, settings, batch_id)
+    ledger_table, rejected_table = qualified(settings, LEDGER), qualified(settings, REJECTED)
     try:
-        spark.sql(ledger_ddl(settings))
-        spark.sql(rejected_ddl(settings))
-        recover_ledger(spark, settings, out)
-        ledger = _identities(spark, settings, LEDGER)
-        rejected = _identities(spark, settings, REJECTED)
-    except Exception as error:  # catalog or S3 down: nothing can be decided
-        raise RegistrationFailed(f"catalogue Iceberg ou S3 injoignable : {first_line(error)}") from error
-    batch_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    filesystem = s3_filesystem(settings)
-    results, ledger_rows, quarantine_rows = [], [], []
-    for stream in streams:
         try:
-            result, new_ledger, new_quarantine = register_stream(
-                spark, settings, stream, ledger, rejected, batch_id, filesystem
-            )
-        except SimulatedCrash:
-            raise
+            ledger = _identities(spark, ledger_table, claim.read(ledger_table))
+            rejected = _identities(spark, rejected_table, claim.read(rejected_table))
+        except Exception as error:  # catalog or S3 down: nothing can be decided
+            raise RegistrationFailed(f"catalogue Iceberg ou S3 injoignable : {first_line(error)}") from error
+        fault_point("register-ledger-read")
+        filesystem = s3_filesystem(settings)
+        results, ledger_rows, quarantine_rows = [], [], []
+        for stream in streams:
+            try:
+                result, new_ledger, new_quarantine = register_stream(
+                    spark, settings, stream, ledger, rejected, claim, batch_id, filesystem
+                )
+            except SimulatedCrash:
+                raise
+            except Exception as error:
+                if _concurrent_commit(error):
+                    raise branches.ConcurrentChange(f"{stream} : {first_line(error, limit=200)}") from None
+                raise RegistrationFailed(f"{stream} : {first_line(error)}") from error
+            ledger_rows += new_ledger
+            quarantine_rows += new_quarantine
+            results.append(result)
+        try:
+            if ledger_rows:
+                _append_ledger(spark, claim.open(ledger_table), ledger_rows)
+            if quarantine_rows:
+                spark.createDataFrame(quarantine_rows, QUARANTINE_SCHEMA).writeTo(claim.open(rejected_table)).append()
         except Exception as error:
-            raise RegistrationFailed(f"{stream} : {first_line(error)}") from error
-        _maybe_crash("data-commit")
-        ledger_rows += new_ledger
-        quarantine_rows += new_quarantine
-        results.append(result)
+            if _concurrent_commit(error):
+                raise branches.ConcurrentChange(f"registre : {first_line(error, limit=200)}") from None
+            raise
+        fault_point("register-branches-written")
+        if claim.opened:
+            claim.commit()
+    except branches.ConcurrentChange as conflict:
+        claim.abandon()
+        raise RegistrationLost(str(conflict)) from None
+    except SimulatedCrash:
+        raise
+    except BaseException:
+        claim.abandon()
+        raise
+    for result in results:
         out(result.line())
         for key, reason, message in result.rejected:
             out(f"  quarantaine : {key} — {reason} : {message}")
-    if ledger_rows:
-        _append_ledger(spark, settings, ledger_rows)
-    if quarantine_rows:
-        schema = (
-            "object_key string, etag string, size bigint, stream string, reason string, error_message string, "
-            "first_seen timestamp, batch_id string"
-        )
-        spark.createDataFrame(quarantine_rows, schema).writeTo(qualified(settings, REJECTED)).append()
     return results
+
+
+def register(spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[StreamResult]:
+    streams = selected_streams(streams)
+    try:
+        _create_if_missing(spark, ledger_ddl(settings))
+        _create_if_missing(spark, rejected_ddl(settings))
+        drop_abandoned_branches(spark, settings, out)
+        recover_ledger(spark, settings, out)
+    except Exception as error:  # catalog or S3 down: nothing can be decided
+        raise RegistrationFailed(f"catalogue Iceberg ou S3 injoignable : {first_line(error)}") from error
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return _register_once(spark, settings, streams, out)
+        except RegistrationLost as lost:
+            out(
+                f"un autre enregistrement a publié avant celui-ci ({lost}) : rien de celui-ci n'est visible ; "
+                f"relecture du registre et nouvel essai ({attempt}/{MAX_ATTEMPTS})"
+            )
+            time.sleep(0.5 * attempt)
+    raise RegistrationFailed(
+        f"{MAX_ATTEMPTS} enregistrements concurrents ont publié avant celui-ci : relancez `make register`"
+    )

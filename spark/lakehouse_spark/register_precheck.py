@@ -12,6 +12,8 @@ There is nothing to do when both hold for every stream:
 Check 2 is the metadata form of `make reconcile`: a lost ledger commit, a doubled or missing file, or a
 rollback changes the total. When any check fails, or cannot be made (first run, catalog error), the
 answer is None and the Spark job runs as before: it registers, recovers, and reconciles file by file.
+The sum counts each file once: a file entered twice in the ledger is a failure of its own, raised here
+with the file, the table and the row counts (`make repair` removes the duplicate), never an "OK".
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lakehouse.core.settings import Settings
 from lakehouse.core.streams import selected_streams
 from lakehouse_spark.bronze_tables import LEDGER, REJECTED, qualified
 from lakehouse_spark.landed_files import list_landed
-from lakehouse_spark.reconcile import total_records
+from lakehouse_spark.reconcile import ReconciliationFailed, total_records
 from lakehouse_spark.register import StreamResult
 
 
@@ -38,6 +40,27 @@ def _rows(catalog: Any, identifier: str, columns: tuple[str, ...]) -> list[dict]
     return table.scan(selected_fields=columns).to_arrow().to_pylist()
 
 
+def _refuse_duplicates(ledger: list[dict], namespace: str) -> None:
+    """A file entered twice in the ledger is a doubled registration: fail, naming each one."""
+    entries: dict[tuple[str, str], list[dict]] = {}
+    for row in ledger:
+        entries.setdefault((row["object_key"], row["etag"]), []).append(row)
+    doubled = {identity: rows for identity, rows in entries.items() if len(rows) > 1}
+    if not doubled:
+        return
+    lines = [
+        f"{key} (ETag {etag}) : inscrit {len(rows)} fois au registre {namespace}.{LEDGER} pour "
+        f"{rows[0]['target_table']} (lots {', '.join(sorted(str(r['batch_id']) for r in rows))}), "
+        f"{rows[0]['row_count']} lignes dans le fichier"
+        for (key, etag), rows in sorted(doubled.items())
+    ]
+    raise ReconciliationFailed(
+        f"{len(doubled)} fichier(s) enregistré(s) plus d'une fois :\n  "
+        + "\n  ".join(lines)
+        + "\n`make repair` montre les lignes en double à retirer, `make repair APPLY=1` les retire"
+    )
+
+
 def nothing_to_register(
     settings: Settings, streams: list[str] | None = None, out: Reporter = print
 ) -> list[StreamResult] | None:
@@ -46,11 +69,14 @@ def nothing_to_register(
     namespace = settings.get("BRONZE_NAMESPACE")
     try:
         catalog = iceberg_catalog(settings)
-        ledger = _rows(catalog, f"{namespace}.{LEDGER}", ("object_key", "etag", "row_count", "target_table"))
+        ledger = _rows(
+            catalog, f"{namespace}.{LEDGER}", ("object_key", "etag", "row_count", "target_table", "batch_id")
+        )
         quarantine = _rows(catalog, f"{namespace}.{REJECTED}", ("object_key", "etag"))
         if ledger is None or quarantine is None:
             return None  # first run: the Spark job creates them
         registered = {(row["object_key"], row["etag"]) for row in ledger}
+        _refuse_duplicates(ledger, namespace)
         quarantined = {(row["object_key"], row["etag"]) for row in quarantine}
         results, checks = [], []
         for stream in streams:
@@ -58,7 +84,8 @@ def nothing_to_register(
             if any(obj.identity not in registered and obj.identity not in quarantined for obj in landed):
                 return None  # something new
             table = qualified(settings, stream)
-            expected = sum(row["row_count"] or 0 for row in ledger if row["target_table"] == table)
+            per_file = {(r["object_key"], r["etag"]): r["row_count"] or 0 for r in ledger if r["target_table"] == table}
+            expected = sum(per_file.values())
             found = total_records(catalog, f"{namespace}.{stream}")
             if found is None and expected == 0:
                 found = 0  # nothing ever registered for this stream
@@ -72,6 +99,8 @@ def nothing_to_register(
                 f"{stream}: OK — {len(landed)} fichiers déposés = {result.already_registered} enregistrés + "
                 f"{result.still_quarantined} en quarantaine ; {found} lignes dans bronze pour {expected} attendues"
             )
+    except ReconciliationFailed:
+        raise
     except Exception:  # catalog or S3 trouble: the Spark job reports it in its own words
         return None
     out("aucun nouveau fichier déposé : Spark n'est pas démarré")

@@ -7,29 +7,23 @@ its own bronze namespace.
 
 from __future__ import annotations
 
-import io
-import uuid
 from datetime import UTC, datetime
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from lakehouse_ingestion.arrow_schema import columns_from_json_schema
-from lakehouse_ingestion.connector import MANIFEST
+from lakehouse.core.faults import FAULT_VARIABLE, SimulatedCrash
 from lakehouse_ingestion.lake_store import LakeStore
-from lakehouse_ingestion.parquet_parts import PartWriter
 from lakehouse_spark import small_batches
 from lakehouse_spark.bronze_job import run_register
 from lakehouse_spark.reconcile import ReconciliationFailed, reconcile
-from lakehouse_spark.register import FAIL_AFTER_VARIABLE, SimulatedCrash, register
+from lakehouse_spark.register import BRANCH_PREFIX, register
 from lakehouse_spark.register_precheck import nothing_to_register
 from tests.cli_runner import run_cli
+from tests.landing import SCHEMAS, indicators, land, parquet_bytes, put_raw, users
 from tests.private_lake import private_lake
 
 pytestmark = pytest.mark.integration
-SCHEMAS = {s["name"]: s["schema_loader"]["schema"] for s in yaml.safe_load(MANIFEST.read_text())["streams"]}
 
 
 @pytest.fixture
@@ -37,72 +31,14 @@ def bronze(running_stack, spark):
     return private_lake(running_stack, spark, "reg")
 
 
-def land(settings, stream, records, tmp_path, parts=1, schema=None):
-    """Land records as the ingestion does (Airbyte columns, Parquet + Snappy, atomic publication)."""
-    started = datetime.now(UTC)
-    sync_id = int(started.timestamp() * 1000) + int(uuid.uuid4().int % 1000)
-    per_part = max(1, len(records) // parts)
-    writer = PartWriter(
-        stream,
-        columns_from_json_schema(schema or SCHEMAS[stream]),
-        sync_id,
-        started,
-        tmp_path / str(sync_id),
-        max_input_bytes=10**12,
-    )
-    for index, record in enumerate(records, start=1):
-        writer.add(record, 1_700_000_000_000, 10)
-        if index % per_part == 0:
-            writer.flush()
-    return LakeStore(settings).publish(stream, sync_id, writer.finish(), None, frozenset())
-
-
-def indicators(year, countries=("BEN", "CIV")):
-    return [
-        {
-            "pays": p,
-            "annee": year,
-            "trimestre": q,
-            "pib_nominal_milliards_fcfa": 1000.0 + q,
-            "date_publication": "2025-03-31",
-        }
-        for p in countries
-        for q in (1, 2, 3, 4)
-    ]
-
-
-def users(start, count):
-    return [
-        {
-            "user_id": f"u{i:07d}",
-            "email": f"user{i}@example.org",
-            "pays": "SEN",
-            "created_at": "2024-01-01T00:00:00Z",
-            "updated_at": "2024-02-01T00:00:00Z",
-        }
-        for i in range(start, start + count)
-    ]
-
-
-def put_raw(settings, stream, name, body: bytes) -> str:
-    key = f"{settings.get('LANDING_PREFIX')}/{stream}/{name}"
-    LakeStore(settings).s3.put_object(Bucket=settings.landing_bucket, Key=key, Body=body)
-    return key
-
-
-def parquet_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="snappy")
-    return sink.getvalue()
-
-
 def table(settings, stream):
     return f"lakehouse.{settings.get('BRONZE_NAMESPACE')}.{stream}"
 
 
 def snapshots(spark, name):
+    """The snapshots `main` of the table has pointed to, oldest first (a registration moves main once)."""
     return [
-        r.snapshot_id for r in spark.sql(f"SELECT snapshot_id FROM {name}.snapshots ORDER BY committed_at").collect()
+        r.snapshot_id for r in spark.sql(f"SELECT snapshot_id FROM {name}.history ORDER BY made_current_at").collect()
     ]
 
 
@@ -241,16 +177,41 @@ def test_schema_drift_adds_columns_fills_missing_ones_and_accepts_widening(bronz
     reconcile(spark, bronze, [stream], out=quiet)
 
 
-def test_a_crash_between_data_and_ledger_commits_leaves_every_file_exactly_once(bronze, spark, tmp_path, monkeypatch):
+def test_a_crash_before_the_transaction_leaves_nothing_visible_and_the_next_run_registers_all(
+    bronze, spark, tmp_path, monkeypatch
+):
     stream = "raw_users"
     land(bronze, stream, users(0, 40), tmp_path, parts=4)
-    monkeypatch.setenv(FAIL_AFTER_VARIABLE, "data-commit")
+    monkeypatch.setenv(FAULT_VARIABLE, "raise:register-branches-written")
     with pytest.raises(SimulatedCrash):
         register(spark, bronze, [stream], quiet)
-    assert spark.sql(f"SELECT count(*) FROM {table(bronze, stream)}").collect()[0][0] == 40
+    monkeypatch.delenv(FAULT_VARIABLE)
+    # Rows and ledger entries were written on branches only: main of both is untouched.
+    assert spark.sql(f"SELECT count(*) FROM {table(bronze, stream)}").collect()[0][0] == 0
     assert spark.sql(f"SELECT count(*) FROM {table(bronze, 'ingestion_ledger')}").collect()[0][0] == 0
-    monkeypatch.delenv(FAIL_AFTER_VARIABLE)
+    left = spark.sql(f"SELECT name FROM {table(bronze, stream)}.refs WHERE name LIKE '{BRANCH_PREFIX}%'").collect()
+    assert len(left) == 1
 
+    land(bronze, stream, users(40, 10), tmp_path)
+    lines = []
+    [result] = register(spark, bronze, [stream], lines.append)
+    assert any("branche(s) d'un enregistrement interrompu supprimée(s)" in line for line in lines), lines
+    assert (result.files, result.already_registered) == (5, 0)
+    ids = [r.user_id for r in spark.sql(f"SELECT user_id FROM {table(bronze, stream)}").collect()]
+    assert len(ids) == len(set(ids)) == 50
+    for name in (stream, "ingestion_ledger"):
+        refs = [r.name for r in spark.sql(f"SELECT name FROM {table(bronze, name)}.refs").collect()]
+        assert refs == ["main"], refs
+    reconcile(spark, bronze, [stream], out=quiet)
+
+
+def test_a_ledger_commit_lost_by_an_earlier_version_is_recovered_from_the_snapshot_summaries(bronze, spark, tmp_path):
+    """Before registrations committed data and ledger together, a crash between the two commits left data
+    whose ledger entries were missing: the snapshot summaries of main tell which files they were."""
+    stream = "raw_users"
+    land(bronze, stream, users(0, 40), tmp_path, parts=4)
+    register(spark, bronze, [stream], quiet)
+    spark.sql(f"DELETE FROM {table(bronze, 'ingestion_ledger')}")  # the lost ledger commit
     land(bronze, stream, users(40, 10), tmp_path)
     lines = []
     [result] = register(spark, bronze, [stream], lines.append)

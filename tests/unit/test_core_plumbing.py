@@ -19,7 +19,8 @@ from lakehouse.core.reporting import indented, silent
 INTERNAL_EXCEPTIONS = {
     "lakehouse_spark.schema_drift.IncompatibleSchema": "caught by register: the file goes to quarantine with it",
     "lakehouse_ingestion.arrow_schema.Unconvertible": "caught by conform: the value is nulled and recorded",
-    "lakehouse_spark.register.SimulatedCrash": "test-only crash simulation, must escape like a real crash",
+    "lakehouse.core.faults.SimulatedCrash": "test-only crash simulation, must escape like a real crash",
+    "lakehouse_spark.register.RegistrationLost": "caught by register: it reads the ledger again and retries",
     "lakehouse_ingestion.lake_store.SimulatedCrash": "test-only crash simulation, must escape like a real crash",
 }
 
