@@ -24,7 +24,7 @@ CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql rag-index ask ingest register reconcile dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql rag-index ask ingest register reconcile repair dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -78,6 +78,9 @@ register: setup ## Fichiers déposés → tables Iceberg de lakehouse.bronze, un
 
 reconcile: setup ## Vérifie fichiers déposés = registre + quarantaine, et les lignes de chaque fichier dans bronze
 	@$(CLI) reconcile $(STREAMS)
+
+repair: setup ## Ce qui remettrait bronze d'accord avec ses fichiers (doublons, lignes manquantes) ; APPLY=1 le fait
+	@$(CLI) repair $(STREAMS) $(if $(filter 1 yes true,$(APPLY)),--apply)
 
 ##@ dbt : silver et gold
 

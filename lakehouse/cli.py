@@ -137,6 +137,18 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repair(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+    from lakehouse_spark.repair import repair
+    from lakehouse_spark.session import get_spark
+
+    streams = selected_streams(args.streams)
+    settings = load_settings()
+    stack.up(settings, ["seaweedfs"])
+    repair(get_spark("lakehouse-repair", settings), settings, streams, apply=args.apply)
+    return 0
+
+
 def _maintenance_spark(settings):
     from lakehouse import stack
     from lakehouse.core.maintenance_policy import load_policy
@@ -343,6 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("streams", nargs="*", help="flux (tous par défaut)")
         sub.set_defaults(func=func)
+    repair_parser = commands.add_parser("repair", help="remet bronze d'accord avec ses fichiers (essai à blanc)")
+    repair_parser.add_argument("streams", nargs="*", help="flux (tous par défaut)")
+    repair_parser.add_argument("--apply", action="store_true", help="appliquer les actions")
+    repair_parser.set_defaults(func=_repair)
     dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
     dbt.set_defaults(func=_dbt)

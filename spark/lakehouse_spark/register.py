@@ -128,8 +128,8 @@ def _identities(spark, table: str, snapshot_id: int | None) -> set[tuple[str, st
 
 def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
     """Write ledger rows for files committed to a bronze table by an earlier version whose ledger commit
-    was lost (data and ledger were then two commits). Only snapshots that were `main` count: the head of
-    an abandoned registration branch holds files that were never made visible."""
+    was lost (data and ledger were then two commits), when their rows are in bronze. Only snapshots that
+    were `main` count: the head of an abandoned registration branch holds files never made visible."""
     ledger = _identities(spark, qualified(settings, LEDGER), main_snapshot(spark, qualified(settings, LEDGER)))
     missing_rows = []
     for spec in load_streams().values():
@@ -154,12 +154,14 @@ def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
                 ).collect()
             }
             for key, etag in lost:
+                if not counts.get((key, etag)):
+                    continue  # its rows are gone too (repair, rollback): the file is registered anew instead
                 missing_rows.append(
                     (
                         key,
                         etag,
                         None,
-                        int(counts.get((key, etag), 0)),
+                        int(counts[(key, etag)]),
                         table,
                         snapshot.snapshot_id,
                         batch,
