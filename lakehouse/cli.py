@@ -107,7 +107,9 @@ def _dbt(args: argparse.Namespace) -> int:
     command, env, cwd = dbt_command(load_settings(), args.dbt_args)
     sys.stdout.flush()
     if dbt_writes(args.dbt_args):  # under the write lock, held by this process while dbt runs
-        return subprocess.run(command, env=env, cwd=cwd).returncode
+        from lakehouse.core.children import die_with_parent
+
+        return subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent).returncode
     os.chdir(cwd)
     os.execve(command[0], command, env)
 
@@ -436,16 +438,51 @@ def writer_label(args: argparse.Namespace) -> str | None:
     return f"make {args.command}" if args.command in WRITERS else None
 
 
+# The services each command uses, watched while it runs (`lakehouse.core.service_watch`); `make run` watches
+# each of its steps itself.
+_LAKE = ("s3", "catalog")
+WATCHED = {
+    "ingest": ("s3",),
+    "register": _LAKE,
+    "reconcile": _LAKE,
+    "repair": _LAKE,
+    "dbt": (*_LAKE, "thrift"),
+    "quality": _LAKE,
+    "publish": _LAKE,
+    "maintain": _LAKE,
+    "compact": _LAKE,
+    "rewrite-manifests": _LAKE,
+    "expire-snapshots": _LAKE,
+    "remove-orphans": _LAKE,
+    "table-health": _LAKE,
+    "snapshots": _LAKE,
+    "rollback": _LAKE,
+    "changes": _LAKE,
+    "serve": (*_LAKE, "postgres"),
+    "rag-index": (*_LAKE, "chroma"),
+}
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    watched = WATCHED.get(args.command, ())
+    if not watched:
+        return args.func(args)
+    from lakehouse.core.service_watch import watching
+
+    with watching(load_settings(), watched, f"`make {args.command}` arrêté"):
+        return args.func(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         label = writer_label(args)
         if label is None:
-            return args.func(args)
+            return _run_command(args)
         from lakehouse.core.write_lock import write_lock
 
         with write_lock(load_settings(), label):
-            return args.func(args)
+            return _run_command(args)
     except LakehouseError as error:
         print(f"ERREUR : {error}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lakehouse.core.children import die_with_parent
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 
@@ -45,6 +46,19 @@ def dbt_command(settings: Settings, arguments: list[str]) -> tuple[list[str], di
     if arguments and arguments[0] not in ("--version", "-h", "--help"):
         command += ["--project-dir", str(DBT_DIR)]
     return command, env, DBT_DIR
+
+
+def infrastructure_cause(settings: Settings) -> str | None:
+    """After a failed dbt command: the service that stopped (the Thrift server, SeaweedFS or the catalog),
+    in one line, or None when they all answer (the failure is then dbt's own: data, SQL)."""
+    from lakehouse.core.service_watch import answers, silent_line, watched_services
+    from lakehouse.services import service_named
+
+    thrift = service_named("thrift").process(settings)
+    if thrift.state() == "stale":
+        return f"le serveur Thrift (PID {thrift.pid()}) s'est arrêté — journal : {thrift.log_file}"
+    silent = [service for service in watched_services(settings, ("thrift", "s3", "catalog")) if not answers(service)]
+    return silent_line(silent) if silent else None
 
 
 def failed_nodes(run_results: Path) -> list[str]:
@@ -88,7 +102,7 @@ def dbt_build(
     command, env, cwd = dbt_command(settings, arguments)
     if audit_branch:
         env["LAKEHOUSE_AUDIT_BRANCH"] = audit_branch
-    result = subprocess.run(command, env=env, cwd=cwd)
+    result = subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent)
     run_results = DBT_DIR / "target" / "run_results.json"
     if result.returncode != 0:
         failures = failed_nodes(run_results) if run_results.exists() else []

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from lakehouse import run_report, stack
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.reporting import Reporter, indented
+from lakehouse.core.service_watch import JobDied, ServiceDown, watching
 from lakehouse.core.settings import Settings
 from lakehouse.core.spark_status import executor_tasks, tasks_between
 
@@ -34,6 +35,9 @@ class Step:
     name: str
     description: str
     run: Callable[[Settings], str | StepResult | None]
+    services: tuple[str, ...] = ()  # watched while the step runs (`service_watch`): s3, catalog, thrift, ...
+    # What the user must know about the lake once the step failed (e.g. "nothing was published"), or None.
+    after_failure: Callable[[Settings], str | None] | None = None
 
 
 def _start_stack(settings: Settings) -> str:
@@ -78,6 +82,11 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
     FULL=1), audited when the audit is on, then remember this build; one-line summary."""
     from lakehouse.build_state import build_inputs, plan_build, save_build_state
 
+    if settings.audit_enabled:
+        from lakehouse.publication import settle_abandoned_audits
+
+        # An audit published by a run killed before it could record it counts as built: not built again.
+        settle_abandoned_audits(settings, out)
     # Before the plan: a source that changes between the plan and the build is then a change for the next
     # run, never recorded as built by a build that did not select it.
     inputs = build_inputs(settings)
@@ -94,16 +103,23 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
     if settings.audit_enabled:
         from lakehouse.publication import audited_build
 
-        summary = audited_build(settings, out=out, plan=plan)
+        # The audit records the build state with its publication: a run killed just after it builds nothing again.
+        return audited_build(settings, out=out, plan=plan, inputs=inputs)
     else:
-        from lakehouse.dbt_runner import dbt_build
+        from lakehouse.dbt_runner import DbtFailed, dbt_build, infrastructure_cause
 
-        summary = dbt_build(
-            settings,
-            select=plan.select if plan else (),
-            state_dir=plan.state_dir if plan else None,
-            exclude_resource_types=plan.excluded_resource_types if plan else (),
-        )
+        try:
+            summary = dbt_build(
+                settings,
+                select=plan.select if plan else (),
+                state_dir=plan.state_dir if plan else None,
+                exclude_resource_types=plan.excluded_resource_types if plan else (),
+            )
+        except DbtFailed:
+            cause = infrastructure_cause(settings)
+            if cause:
+                raise LakehouseError(f"{cause} pendant dbt build : `make up`, puis `make run`") from None
+            raise
     save_build_state(settings, inputs)
     return summary
 
@@ -122,6 +138,16 @@ def _dbt_build(settings: Settings) -> StepResult:
         for node in json.loads(run_results.read_text(encoding="utf-8"))["results"]:
             nodes[node["unique_id"]] = node["status"]
     return StepResult(summary, {"dbt_nodes": nodes})
+
+
+def _unpublished_audit(settings: Settings) -> str | None:
+    """After a failed dbt step: say that nothing was published when its audit did not get that far."""
+    from lakehouse.publication import AuditRecord
+
+    record = AuditRecord.load_latest(settings) if settings.audit_enabled else None
+    if record is None or record.status not in ("building", "interrupted"):
+        return None
+    return f"rien n'a été publié (main de silver et gold inchangé ; audit {record.branch} {record.status})"
 
 
 def _maintain(settings: Settings) -> StepResult | str:
@@ -205,36 +231,60 @@ STEPS: list[Step] = [
         "services locaux (SeaweedFS, catalogue REST, Thrift, PostgreSQL s'il est installé) démarrés et sains",
         _start_stack,
     ),
-    Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest),
+    Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest, ("s3",)),
     Step(
         "register",
         "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation",
         _register,
+        ("s3", "catalog"),
     ),
     Step(
         "dbt-build",
         "dbt build sur Thrift de silver et gold sur une branche d'audit, tests dbt et Great Expectations, "
         "puis publication de toutes les tables ensemble",
         _dbt_build,
+        ("s3", "catalog", "thrift"),
+        _unpublished_audit,
     ),
     Step(
         "maintain",
         "maintenance Iceberg : compaction, manifestes, expiration des snapshots, orphelins (essai à blanc)",
         _maintain,
+        ("s3", "catalog"),
     ),
     Step(
         "serve",
         "copie de service de gold dans PostgreSQL : les tables dont le snapshot a changé, chacune en une transaction",
         _serve,
+        ("s3", "catalog", "postgres"),
     ),
-    Step("rag-index", "index de recherche sémantique (chromadb) : passages de gold, doc dbt, documents/", _rag_index),
+    Step(
+        "rag-index",
+        "index de recherche sémantique (chromadb) : passages de gold, doc dbt, documents/",
+        _rag_index,
+        ("s3", "catalog", "chroma"),
+    ),
 ]
 
 
 class StepFailed(LakehouseError):
-    def __init__(self, step: str, cause: BaseException):
-        super().__init__(f"étape « {step} » en échec : {cause}")
+    def __init__(self, step: str, cause: BaseException, consequence: str | None = None):
+        # A service or a JVM that stopped is said once, with the step it stopped.
+        said = isinstance(cause, (ServiceDown, JobDied))
+        message = str(cause) if said else f"étape « {step} » en échec : {cause}"
+        if consequence and consequence not in message:
+            message += f" ; {consequence}"
+        super().__init__(message)
         self.step = step
+
+
+def _consequence(step: Step, settings: Settings) -> str | None:
+    if step.after_failure is None:
+        return None
+    try:
+        return step.after_failure(settings)
+    except Exception:  # the failure itself is what the user must read
+        return None
 
 
 def _finish_report(settings: Settings, report: run_report.RunReport, started: float, since_ms: int, out: Reporter):
@@ -260,7 +310,8 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
         step_started = time.monotonic()
         tasks_before = executor_tasks(settings)
         try:
-            result = step.run(settings)
+            with watching(settings, step.services, f"étape « {step.name} » arrêtée"):
+                result = step.run(settings)
         except Exception as error:
             seconds = time.monotonic() - step_started
             out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {seconds:.1f} s")
@@ -275,7 +326,7 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
             )
             report.status, report.failed_step, report.error = "failed", step.name, first_line(error)
             _finish_report(settings, report, started, since_ms, out)
-            raise StepFailed(step.name, error) from error
+            raise StepFailed(step.name, error, _consequence(step, settings)) from error
         seconds = time.monotonic() - step_started
         detail, facts = (result.summary, result.facts) if isinstance(result, StepResult) else (result or "", {})
         ran = tasks_between(tasks_before, executor_tasks(settings))

@@ -5,6 +5,13 @@ transaction only when every blocking check passes; `make audit-report` shows the
 
 Each audit leaves a record in `<state>/audits/<branch>.json`: the `main` snapshot of every table
 when it started (what publication requires main still to be), its status and its failures.
+
+An audit stopped by the infrastructure (the Thrift server, SeaweedFS or the catalog stopped answering,
+the process was interrupted or killed) is `interrupted`, not `failed`: nothing was published, and
+`make publish FORCE=1`, which is for data checks an operator accepts, does not apply to it. The next
+audited build first settles the audits a killed process left `building`: their branches are dropped, or,
+when `main` already is their head (killed between the publication and its record), they are recorded as
+published.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ import pyarrow as pa
 from lakehouse.build_state import BuildPlan
 from lakehouse.core import branches
 from lakehouse.core.clients import iceberg_catalog
-from lakehouse.core.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.faults import fault_point
 from lakehouse.core.files import write_private
 from lakehouse.core.reporting import Reporter, silent
 from lakehouse.core.settings import Settings
@@ -35,15 +43,21 @@ class AuditFailed(LakehouseError):
     """The audit found blocking problems: nothing was published; the branch is kept."""
 
 
+class BuildInterrupted(LakehouseError):
+    """The audited build stopped for a cause outside the data (a service, the process): nothing was
+    published, the audit branch is dropped; `make run` builds again."""
+
+
 @dataclass
 class AuditRecord:
     branch: str
     started: str
-    status: str  # building, failed, published, forced
+    status: str  # building, failed, interrupted, published, forced
     baseline: dict[str, int | None]  # namespace.table -> main snapshot when the audit started
     failures: list[str]
     published_by: str | None = None
     published_at: str | None = None
+    inputs: dict | None = None  # what the build read (build_state.build_inputs), saved as built once published
 
     def save(self, settings: Settings) -> None:
         settings.audit_dir.mkdir(parents=True, exist_ok=True)
@@ -66,29 +80,45 @@ def audited_tables(settings: Settings) -> Iterator[tuple[str, Any]]:
                 yield ".".join(identifier), catalog.load_table(identifier)
 
 
-def start_audit(settings: Settings) -> AuditRecord:
+def start_audit(settings: Settings, inputs: dict | None = None) -> AuditRecord:
     """Branch every existing silver/gold table from main and record where main was."""
     branch = branches.new_audit_branch()
     baseline = {identifier: branches.prepare_for_audit(table, branch) for identifier, table in audited_tables(settings)}
-    record = AuditRecord(branch=branch, started=_now(), status="building", baseline=baseline, failures=[])
+    record = AuditRecord(
+        branch=branch, started=_now(), status="building", baseline=baseline, failures=[], inputs=inputs
+    )
     record.save(settings)
     return record
 
 
-def audited_build(settings: Settings, out: Reporter = print, plan: BuildPlan | None = None) -> str:
+def audited_build(
+    settings: Settings, out: Reporter = print, plan: BuildPlan | None = None, inputs: dict | None = None
+) -> str:
     """dbt build on an audit branch, then the quality gate, then publication; one-line summary.
     With a `plan` that selects, only the selected models are rebuilt on the branch; the other tables
     keep their main snapshot there, and publication moves only the tables that changed.
 
     Bronze is validated while dbt builds: dbt works in the Thrift server's JVM, and the bronze suites,
     which read only bronze on main and never block, in this process's Spark session, otherwise idle
-    then. Their lines are shown once dbt has finished."""
-    from lakehouse.dbt_runner import DbtFailed, dbt_build
+    then. Their lines are shown once dbt has finished. With `inputs` (`build_state.build_inputs`, taken
+    before the plan), the build state is saved once the tables are published."""
     from lakehouse_spark.quality import new_run_id
 
     run_id = new_run_id()
-    record = start_audit(settings)
+    settle_abandoned_audits(settings, out)
+    record = start_audit(settings, inputs)
     out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
+    try:
+        return _build_audit_publish(settings, record, run_id, out, plan)
+    except BaseException as error:  # killed by the service watch, Ctrl-C, a service error: not the data
+        if record.status == "building":
+            _interrupt(settings, record, first_line(error) or type(error).__name__, raise_error=False)
+        raise
+
+
+def _build_audit_publish(settings: Settings, record: AuditRecord, run_id: str, out: Reporter, plan) -> str:
+    from lakehouse.dbt_runner import DbtFailed, dbt_build, infrastructure_cause
+
     bronze = InBackground(lambda report: validate_bronze(settings, run_id, report, skip_validated=True))
     try:
         dbt_summary = dbt_build(
@@ -99,6 +129,9 @@ def audited_build(settings: Settings, out: Reporter = print, plan: BuildPlan | N
             exclude_resource_types=plan.excluded_resource_types if plan else (),
         )
     except DbtFailed as error:
+        cause = infrastructure_cause(settings)
+        if cause:  # a service stopped: the dbt errors say nothing about the data
+            return _interrupt(settings, record, cause)
         try:
             bronze.result(out)
         except Exception as bronze_error:  # the dbt failure is the one to act on; this one is reported
@@ -209,6 +242,67 @@ def _moves(settings: Settings, record: AuditRecord) -> list[branches.RefMove]:
     return moves
 
 
+def _interrupt(settings: Settings, record: AuditRecord, cause: str, raise_error: bool = True) -> str:
+    """Record an audit stopped by the infrastructure, drop its branch (best effort), and say so."""
+    record.status = "interrupted"
+    record.failures = [cause]
+    record.save(settings)
+    _drop_audit_branch(settings, record.branch)
+    if raise_error:
+        raise BuildInterrupted(
+            f"{cause} pendant dbt build : rien n'a été publié (main de silver et gold inchangé ; audit "
+            f"{record.branch} interrupted, sa branche supprimée) ; `make up` redémarre les services, puis "
+            "`make run` reprend la construction"
+        )
+    return ""
+
+
+def _drop_audit_branch(settings: Settings, branch: str) -> bool:
+    """Drop `branch` from every audited table; False when the catalog could not be reached."""
+    try:
+        for _, table in audited_tables(settings):
+            branches.drop_branch(table, branch)
+    except Exception:
+        return False
+    return True
+
+
+def settle_abandoned_audits(settings: Settings, out: Reporter = silent) -> int:
+    """Audits a killed process left `building` (or `interrupted` with their branch still there): published
+    when main already is their branch's head everywhere (killed after the publication), dropped otherwise."""
+    if not settings.audit_dir.exists():
+        return 0
+    settled = 0
+    for path in sorted(settings.audit_dir.glob(f"{branches.AUDIT_PREFIX}*.json")):
+        record = AuditRecord(**json.loads(path.read_text()))
+        if record.status not in ("building", "interrupted"):
+            continue
+        every = dict(audited_tables(settings))
+        tables = [table for table in every.values() if record.branch in table.metadata.refs]
+        if record.status == "interrupted" and not tables:
+            continue
+        if tables:
+            published = all(
+                branches.ref_snapshot(table, record.branch) == branches.ref_snapshot(table, "main") for table in tables
+            )
+        else:  # every branch already dropped: published if main moved from where the audit started
+            published = any(
+                identifier in every and branches.ref_snapshot(every[identifier], "main") != snapshot
+                for identifier, snapshot in record.baseline.items()
+            )
+        if published and record.status == "building":
+            _published(settings, record, "published")
+            out(f"audit {record.branch} : publié avant l'arrêt de son processus ; enregistré comme publié")
+        elif record.status == "building":
+            record.status, record.failures = "interrupted", ["processus arrêté pendant l'audit (tué ?)"]
+            out(f"audit {record.branch} : interrompu (processus arrêté pendant l'audit), rien n'en avait été publié")
+        for table in tables:
+            branches.drop_branch(table, record.branch)
+        record.save(settings)
+        settled += 1
+    return settled
+
+
 def _fail(settings: Settings, record: AuditRecord, failures: list[str]) -> str:
     record.status = "failed"
     record.failures = failures
@@ -222,8 +316,18 @@ def _fail(settings: Settings, record: AuditRecord, failures: list[str]) -> str:
 
 def _publish(settings: Settings, record: AuditRecord, moves: list[branches.RefMove], status: str) -> None:
     branches.publish(settings, moves)
+    fault_point("publish-after-transaction")
+    _published(settings, record, status)
     for _, table in audited_tables(settings):
         branches.drop_branch(table, record.branch)
+
+
+def _published(settings: Settings, record: AuditRecord, status: str) -> None:
+    """Record a publication, and the build state of what it built."""
+    from lakehouse.build_state import save_build_state
+
+    if record.inputs is not None:
+        save_build_state(settings, record.inputs)
     record.status = status
     record.published_at = _now()
     record.save(settings)

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.faults import fault_point
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings, SettingsError
 from lakehouse.core.snapshot_lineage import same_rows_as
@@ -332,6 +333,7 @@ def serve(settings: Settings, full: bool = False, out: Reporter = print) -> list
                     result = TableCopy(name, snapshot_id, "failed", error=first_line(error))
             out(result.line())
             results.append(result)
+            fault_point("serve-table-done")
     failed = [result for result in results if result.status == "failed"]
     if failed:
         raise ServingError(

@@ -18,6 +18,8 @@ from lakehouse.core.settings import load_settings
 from lakehouse_dev.sandbox import write_sandbox_env
 
 STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
+# The fault suite's stack and the lake it builds through crashes (also the cluster test's reference).
+pytest_plugins = ["tests.faults.fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,6 +18,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from lakehouse.core.children import die_with_parent
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import PROJECT_ROOT, Settings
@@ -112,6 +113,7 @@ def run_connector(
                 stderr=stderr,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_OFFLINE_MODE": "1"},
+                preexec_fn=die_with_parent,  # a killed ingestion leaves no connector behind
             ) as process,
         ):
             tally = RecordTally()

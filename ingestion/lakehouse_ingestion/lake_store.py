@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lakehouse.core.clients import s3_client
+from lakehouse.core.faults import fault_point
 from lakehouse.core.settings import Settings
 from lakehouse_ingestion.parquet_parts import LocalPart
 
@@ -139,6 +140,7 @@ class LakeStore:
             self._copy(self._staging_key(stream, sync_id, name), self.landed_key(stream, name))
             if index == 0:
                 _maybe_fail(fail_after, "first-copy")
+                fault_point("ingest-first-copy")
         self._commit(stream, pending)
         return [self.landed_key(stream, name) for name in names]
 

@@ -11,11 +11,13 @@ import logging
 from typing import Any
 
 import requests
+import requests.adapters
 
-from lakehouse.core.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.settings import Settings
 
 HTTP_TIMEOUT = 10
+CONNECT_TIMEOUT = 5  # seconds to open a connection to a local service: more means it is not answering
 
 
 class ServiceUnavailable(LakehouseError):
@@ -34,8 +36,8 @@ def s3_client(settings: Settings, access_key: str | None = None, secret_key: str
         region_name=settings.s3_region,
         config=Config(
             s3={"addressing_style": "path"},
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=settings.service_timeout,
             retries={"max_attempts": 2, "mode": "standard"},
         ),
     )
@@ -113,6 +115,8 @@ def pyiceberg_properties(settings: Settings) -> dict[str, str]:
         "s3.secret-access-key": settings.s3_secret_key,
         "s3.region": settings.s3_region,
         "s3.force-virtual-addressing": "false",
+        "s3.connect-timeout": str(CONNECT_TIMEOUT),
+        "s3.request-timeout": str(settings.service_timeout),
     }
     if settings.catalog_auth == "oauth2":
         properties["credential"] = f"{settings.s3_access_key}:{settings.s3_secret_key}"
@@ -131,14 +135,46 @@ def s3_filesystem(settings: Settings) -> Any:
         endpoint_override=f"{host}:{port}",
         region=settings.s3_region,
         scheme="https" if settings.s3_endpoint.startswith("https") else "http",
+        connect_timeout=CONNECT_TIMEOUT,
+        request_timeout=settings.service_timeout,
+        retry_strategy=fs.AwsStandardS3RetryStrategy(max_attempts=2),
     )
 
 
+class _TimeoutAdapter(requests.adapters.HTTPAdapter):
+    """An HTTP adapter whose requests time out unless the caller says otherwise."""
+
+    def __init__(self, timeout: tuple[float, float]):
+        super().__init__()
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):  # noqa: ANN001 - requests' own signature
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
 def iceberg_catalog(settings: Settings) -> Any:
-    """The pyiceberg catalog on the same REST catalog Spark uses."""
+    """The pyiceberg catalog on the same REST catalog Spark uses. Its HTTP session gets a timeout: pyiceberg
+    sets none, so a catalog that stops answering would hold the caller forever."""
     from pyiceberg.catalog import load_catalog
 
-    return load_catalog(settings.catalog_name, **pyiceberg_properties(settings))
+    catalog = load_catalog(settings.catalog_name, **pyiceberg_properties(settings))
+    session = getattr(catalog, "_session", None)  # pyiceberg's RestCatalog keeps its requests session here
+    if session is not None:
+        adapter = _TimeoutAdapter((CONNECT_TIMEOUT, settings.service_timeout))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    return catalog
+
+
+def thrift_error_text(error: BaseException) -> str:
+    """The server's own message of a PyHive error (it carries the whole Java stack as one line), or its
+    first line."""
+    import re
+
+    match = re.search(r"errorMessage='([^']*)'", str(error))
+    return match.group(1) if match else first_line(error)
 
 
 def hive_connection(settings: Settings, database: str = "default") -> Any:
@@ -148,13 +184,19 @@ def hive_connection(settings: Settings, database: str = "default") -> Any:
     # thrift logs every refused connection at ERROR level; the caller reports failures itself.
     logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
     try:
-        return hive.connect(
+        connection = hive.connect(
             settings.thrift_host, port=settings.thrift_port, username=settings.thrift_user, database=database
         )
     except Exception as error:  # thrift raises several transport-level types
         raise ServiceUnavailable(
-            f"Spark Thrift Server injoignable sur {settings.thrift_host}:{settings.thrift_port} : {error}"
+            f"Spark Thrift Server injoignable sur {settings.thrift_host}:{settings.thrift_port} : "
+            f"{thrift_error_text(error)}"
         ) from None
+    # PyHive opens a blocking socket: a server that stops answering would hold the caller forever.
+    socket = getattr(getattr(connection, "_transport", None), "_trans", None)
+    if socket is not None and hasattr(socket, "setTimeout"):
+        socket.setTimeout(settings.service_timeout * 1000)
+    return connection
 
 
 def hive_query(settings: Settings, sql: str, database: str = "default") -> list[tuple]:

@@ -28,3 +28,16 @@ def first_line(error: BaseException | str, limit: int = 400) -> str:
     if causes and causes[-1] not in text:
         text += f" (cause : {causes[-1]})"
     return text[:limit] + (" ..." if len(text) > limit else "")
+
+
+def exit_description(code: int) -> str:
+    """How a process ended, for the user: `signal 9, SIGKILL` or `code de sortie 1`."""
+    import signal
+
+    number = -code if code < 0 else code - 128 if code > 128 else 0
+    if number:
+        try:
+            return f"signal {number}, {signal.Signals(number).name}"
+        except ValueError:
+            pass
+    return f"code de sortie {code}"

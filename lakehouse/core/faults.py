@@ -27,6 +27,7 @@ def fault_point(point: str) -> None:
     if where != point:
         return
     if action == "pause":
+        print(f"[faute] pause de {float(argument or 5):.0f} s au point {point}", flush=True)
         time.sleep(float(argument or 5))
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)

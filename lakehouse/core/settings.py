@@ -295,6 +295,14 @@ class Settings:
     def start_timeout(self) -> int:
         return self.get_int("START_TIMEOUT")
 
+    @property
+    def service_timeout(self) -> int:
+        """Seconds after which a service that stopped answering fails the step (LAKEHOUSE_SERVICE_TIMEOUT_S)."""
+        seconds = self.get_int("SERVICE_TIMEOUT_S")
+        if seconds < 10:
+            raise SettingsError(f"LAKEHOUSE_SERVICE_TIMEOUT_S={seconds} : au moins 10 secondes")
+        return seconds
+
     def masked(self) -> dict[str, str]:
         """The values with secrets hidden, for display."""
         return {

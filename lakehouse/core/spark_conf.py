@@ -81,6 +81,7 @@ def render(settings: Settings, jars: list[Path]) -> str:
         "SPARK_WAREHOUSE_DIR": str(settings.state_dir / "spark-warehouse"),
         "S3_SSL_ENABLED": str(settings.s3_endpoint.startswith("https")).lower(),
         "CLASS_ARCHIVE_OPTIONS": class_archive.java_options(settings, jars),
+        "SERVICE_TIMEOUT_MS": str(settings.service_timeout * 1000),
     }
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values) + _extra_properties(settings)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.core.faults import fault_point
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 from lakehouse.rag.doc_passages import DocumentError, dbt_passages, document_files, document_passages
@@ -93,6 +94,7 @@ def sync_group(
             metadatas=[wanted[p][1] for p in batch],
             embeddings=embedder([wanted[p][2] for p in batch]),
         )
+        fault_point("rag-batch-added")
         done = start + len(batch)
         if out and len(new) > BATCH:
             rate = done / max(time.monotonic() - started, 1e-6)

@@ -64,6 +64,11 @@ def connection_parameters(settings: Settings, database: str | None = None) -> di
         "user": settings.get("POSTGRES_USER"),
         "password": settings.get("POSTGRES_PASSWORD"),
         "connect_timeout": 5,
+        # A server that stops answering mid-copy is noticed in about 25 s (TCP keepalives), not after hours.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
     }
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from lakehouse.core.clients import s3_client
 from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.faults import fault_point
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
@@ -300,6 +301,7 @@ def run_maintenance(
             out(f"{identifier} — ÉCHEC : {failures[-1][1]}")
             continue
         reports.append(report)
+        fault_point("maintain-table-done")
         if report.failure:
             failures.append((identifier, report.failure))
         elif table_jobs == list(JOBS):

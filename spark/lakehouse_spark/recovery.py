@@ -1,5 +1,11 @@
 """A table's snapshot history (`make snapshots`) and rollback (`make rollback`), printing what changes.
 
+The history is the states `main` went through: the snapshots of the table's snapshot log, each with the
+time it became `main`'s state (`made_current_at`), which is what `TIMESTAMP AS OF` reads. A snapshot
+written on a branch (a registration or an audit, published later in one catalog transaction) becomes
+`main`'s state when it is published, not when it was written; snapshots that never were `main`'s state
+(the empty start of a registration branch, abandoned branches) are not listed.
+
 Rollback moves the table's current state back to an ancestor snapshot (`rollback_to_snapshot`) or to
 the state it had at a time (`rollback_to_timestamp`). The newer snapshots stay in the history until
 they expire, so the printed `set_current_snapshot` call undoes the rollback.
@@ -25,7 +31,7 @@ class RollbackRefused(LakehouseError):
 class Snapshot:
     snapshot_id: int
     parent_id: int | None
-    committed_at: datetime
+    made_current_at: datetime  # when it became main's state (TIMESTAMP AS OF reads this)
     operation: str
     records: int | None
     data_files: int | None
@@ -37,29 +43,34 @@ class Snapshot:
         records = "-" if self.records is None else f"{self.records:,}"
         files = "-" if self.data_files is None else f"{self.data_files:,}"
         return (
-            f"{marker} {self.snapshot_id:<20} {self.committed_at:%Y-%m-%d %H:%M:%S}  {self.operation:<10}"
+            f"{marker} {self.snapshot_id:<20} {self.made_current_at:%Y-%m-%d %H:%M:%S}  {self.operation:<10}"
             f" {records:>12} lignes {files:>7} fichiers"
         )
 
 
 def history(spark, identifier: str) -> list[Snapshot]:
-    """Every snapshot of the table, oldest first, with its totals and place in the current lineage."""
+    """The states main went through, oldest first, with their totals and place in the current lineage."""
     table = qualified(spark, check_table(spark, identifier))
     rows = spark.sql(f"""
-        select s.snapshot_id, s.parent_id, unix_millis(s.committed_at) as committed_ms, s.operation,
+        select s.snapshot_id, s.parent_id, h.made_current_ms, s.operation,
                cast(s.summary['total-records'] as bigint) as records,
                cast(s.summary['total-data-files'] as bigint) as data_files,
-               coalesce(h.is_current_ancestor, false) as is_current_ancestor,
+               h.is_current_ancestor,
                s.snapshot_id = (select max(snapshot_id) from {table}.refs where name = 'main') as is_current
         from {table}.snapshots as s
-        left join {table}.history as h on s.snapshot_id = h.snapshot_id
-        order by s.committed_at, s.snapshot_id
+        join (
+            select snapshot_id, min(unix_millis(made_current_at)) as made_current_ms,
+                   max(is_current_ancestor) as is_current_ancestor
+            from {table}.history
+            group by snapshot_id
+        ) as h on s.snapshot_id = h.snapshot_id
+        order by h.made_current_ms, s.snapshot_id
     """).collect()
     return [
         Snapshot(
             r.snapshot_id,
             r.parent_id,
-            datetime.fromtimestamp(r.committed_ms / 1000, UTC),
+            datetime.fromtimestamp(r.made_current_ms / 1000, UTC),
             r.operation,
             r.records,
             r.data_files,
@@ -72,7 +83,10 @@ def history(spark, identifier: str) -> list[Snapshot]:
 
 def print_history(spark, identifier: str, out: Reporter = print) -> list[Snapshot]:
     snapshots = history(spark, identifier)
-    out(f"{identifier} — {len(snapshots)} snapshots (* courant, · ancêtre du courant), heures UTC :")
+    out(
+        f"{identifier} — {len(snapshots)} états de main (* courant, · ancêtre du courant), "
+        "heure UTC à laquelle chacun est devenu l'état de main :"
+    )
     for snapshot in snapshots:
         out("  " + snapshot.line())
     out(
@@ -97,7 +111,7 @@ def _target(snapshots: list[Snapshot], snapshot_id: int | None, at: datetime | N
                 f"CALL <catalogue>.system.set_current_snapshot('<table>', {snapshot_id})"
             )
         return match
-    before = [s for s in lineage if s.committed_at <= at]
+    before = [s for s in lineage if s.made_current_at <= at]
     if not before:
         raise RollbackRefused(f"aucun snapshot de l'état courant n'existait au {at:%Y-%m-%d %H:%M:%S} UTC")
     return before[-1]

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lakehouse.core import branches
-from lakehouse.core.clients import s3_client, s3_filesystem
+from lakehouse.core.clients import iceberg_catalog, s3_client, s3_filesystem
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.faults import SimulatedCrash, fault_point
 from lakehouse.core.reporting import Reporter
@@ -126,26 +126,50 @@ def _identities(spark, table: str, snapshot_id: int | None) -> set[tuple[str, st
     return {(row.object_key, row.etag) for row in rows}
 
 
-def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
+def _bronze_tables(settings: Settings) -> list[tuple[str, object]]:
+    """(Spark name, pyiceberg table) of every existing stream table, the ledger and the quarantine: metadata
+    read without a Spark job."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    catalog = iceberg_catalog(settings)
+    namespace = settings.get("BRONZE_NAMESPACE")
+    found = []
+    for name in (*load_streams(), LEDGER, REJECTED):
+        try:
+            found.append((qualified(settings, name), catalog.load_table((namespace, name))))
+        except NoSuchTableError:
+            continue
+    return found
+
+
+def recover_ledger(spark, settings: Settings, out: Reporter, tables: list[tuple[str, object]] | None = None) -> int:
     """Write ledger rows for files committed to a bronze table by an earlier version whose ledger commit
     was lost (data and ledger were then two commits), when their rows are in bronze. Only snapshots that
     were `main` count: the head of an abandoned registration branch holds files never made visible."""
+    tables = _bronze_tables(settings) if tables is None else tables
+    streams = {qualified(settings, name) for name in load_streams()}
+    listed: dict[str, list[tuple[int, object, str, list]]] = {}  # table -> (snapshot, time, batch, files)
+    for name, table in tables:
+        if name not in streams:
+            continue
+        for entry in table.metadata.snapshot_log:
+            snapshot = table.snapshot_by_id(entry.snapshot_id)
+            properties = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+            files = json.loads(properties.get(FILES_PROPERTY, "[]"))
+            if files:
+                moment = datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC)
+                listed.setdefault(name, []).append(
+                    (snapshot.snapshot_id, moment, properties.get(BATCH_PROPERTY), files)
+                )
+    if not listed:
+        return 0
     ledger = _identities(spark, qualified(settings, LEDGER), main_snapshot(spark, qualified(settings, LEDGER)))
     missing_rows = []
-    for spec in load_streams().values():
-        table = qualified(settings, spec.name)
-        if _table_columns(spark, table) is None:
-            continue
-        lineage = spark.sql(
-            f"SELECT s.snapshot_id, s.committed_at, s.summary FROM {table}.snapshots AS s "
-            f"JOIN {table}.history AS h ON s.snapshot_id = h.snapshot_id WHERE h.is_current_ancestor"
-        ).collect()
-        for snapshot in lineage:
-            files = json.loads((snapshot.summary or {}).get(FILES_PROPERTY, "[]"))
+    for table, snapshots in listed.items():
+        for snapshot_id, moment, batch, files in snapshots:
             lost = [(key, etag) for key, etag in files if (key, etag) not in ledger]
             if not lost:
                 continue
-            batch = snapshot.summary.get(BATCH_PROPERTY)
             counts = {
                 (r._source_object_key, r._source_etag): r.n
                 for r in spark.sql(
@@ -157,17 +181,7 @@ def recover_ledger(spark, settings: Settings, out: Reporter) -> int:
                 if not counts.get((key, etag)):
                     continue  # its rows are gone too (repair, rollback): the file is registered anew instead
                 missing_rows.append(
-                    (
-                        key,
-                        etag,
-                        None,
-                        int(counts[(key, etag)]),
-                        table,
-                        snapshot.snapshot_id,
-                        batch,
-                        snapshot.committed_at,
-                        True,
-                    )
+                    (key, etag, None, int(counts[(key, etag)]), table, snapshot_id, batch, moment, True)
                 )
                 ledger.add((key, etag))
     if missing_rows:
@@ -292,18 +306,15 @@ class Claim:
         return namespace, name
 
 
-def drop_abandoned_branches(spark, settings: Settings, out: Reporter) -> int:
+def drop_abandoned_branches(settings: Settings, out: Reporter, tables: list[tuple[str, object]] | None = None) -> int:
     """Drop the registration branches of registrations that are gone: made on this host by a process that
     no longer runs, or older than ABANDONED_BRANCH_HOURS. Their files become orphans (maintenance)."""
     host = "".join(c for c in socket.gethostname().lower() if c.isalnum())[:12] or "hote"
     now = datetime.now(UTC)
     dropped = 0
-    tables = [qualified(settings, name) for name in (*load_streams(), LEDGER, REJECTED)]
-    for table in tables:
-        if _table_columns(spark, table) is None:
-            continue
-        for (name,) in spark.sql(f"SELECT name FROM {table}.refs WHERE name LIKE '{BRANCH_PREFIX}%'").collect():
-            parts = name[len(BRANCH_PREFIX) :].split("_")
+    for _name, table in _bronze_tables(settings) if tables is None else tables:
+        for ref in [ref for ref in table.metadata.refs if ref.startswith(BRANCH_PREFIX)]:
+            parts = ref[len(BRANCH_PREFIX) :].split("_")
             try:
                 made = datetime.strptime(parts[0], "%Y%m%dt%H%M%Sz").replace(tzinfo=UTC)
                 made_here, pid = parts[1] == host, int(parts[2])
@@ -311,8 +322,10 @@ def drop_abandoned_branches(spark, settings: Settings, out: Reporter) -> int:
                 continue
             alive = made_here and os.path.exists(f"/proc/{pid}") and pid != os.getpid()
             if (made_here and not alive) or (now - made).total_seconds() > ABANDONED_BRANCH_HOURS * 3600:
-                spark.sql(f"ALTER TABLE {table} DROP BRANCH IF EXISTS `{name}`")
-                dropped += 1
+                table = table.refresh()
+                if ref in table.metadata.refs:
+                    table.manage_snapshots().remove_branch(ref).commit()
+                    dropped += 1
     if dropped:
         out(f"reprise : {dropped} branche(s) d'un enregistrement interrompu supprimée(s) (rien n'en était visible)")
     return dropped
@@ -432,6 +445,7 @@ def register_stream(
                 staged = key
         try:
             frame = _frame(spark, settings, accepted, effective, batch_id, now, staged)
+            fault_point("register-before-write")
             # No fanout writer: with it each task keeps one open Parquet writer, its buffers included, per
             # partition it meets until the end; 10M events over 810 days filled a 2 GB heap. Rows are sorted
             # by partition within each task instead (spilling to disk), one file open at a time.
@@ -522,11 +536,13 @@ def _register_once(spark, settings: Settings, streams: list[str], out: Reporter)
 
 def register(spark, settings: Settings, streams: list[str] | None = None, out: Reporter = print) -> list[StreamResult]:
     streams = selected_streams(streams)
+    fault_point("register-start")
     try:
         _create_if_missing(spark, ledger_ddl(settings))
         _create_if_missing(spark, rejected_ddl(settings))
-        drop_abandoned_branches(spark, settings, out)
-        recover_ledger(spark, settings, out)
+        tables = _bronze_tables(settings)
+        drop_abandoned_branches(settings, out, tables)
+        recover_ledger(spark, settings, out, tables)
     except Exception as error:  # catalog or S3 down: nothing can be decided
         raise RegistrationFailed(f"catalogue Iceberg ou S3 injoignable : {first_line(error)}") from error
     for attempt in range(1, MAX_ATTEMPTS + 1):

