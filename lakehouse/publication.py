@@ -58,6 +58,7 @@ class AuditRecord:
     published_by: str | None = None
     published_at: str | None = None
     inputs: dict | None = None  # what the build read (build_state.build_inputs), saved as built once published
+    branch_dropped: bool = False  # an interrupted audit whose branch is gone: nothing left to settle
 
     def save(self, settings: Settings) -> None:
         settings.audit_dir.mkdir(parents=True, exist_ok=True)
@@ -110,9 +111,13 @@ def audited_build(
     out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
     try:
         return _build_audit_publish(settings, record, run_id, out, plan)
-    except BaseException as error:  # killed by the service watch, Ctrl-C, a service error: not the data
+    except BaseException as error:  # stopped by the service watch, Ctrl-C, a service error: not the data
         if record.status == "building":
-            _interrupt(settings, record, first_line(error) or type(error).__name__, raise_error=False)
+            from lakehouse.dbt_runner import infrastructure_cause
+
+            interrupted = "interrompu (Ctrl-C ou arrêt demandé)" if isinstance(error, KeyboardInterrupt) else None
+            cause = infrastructure_cause(settings) or interrupted or first_line(error)
+            _interrupt(settings, record, cause, raise_error=False)
         raise
 
 
@@ -247,7 +252,8 @@ def _interrupt(settings: Settings, record: AuditRecord, cause: str, raise_error:
     record.status = "interrupted"
     record.failures = [cause]
     record.save(settings)
-    _drop_audit_branch(settings, record.branch)
+    record.branch_dropped = _drop_audit_branch(settings, record.branch)
+    record.save(settings)
     if raise_error:
         raise BuildInterrupted(
             f"{cause} pendant dbt build : rien n'a été publié (main de silver et gold inchangé ; audit "
@@ -273,23 +279,26 @@ def settle_abandoned_audits(settings: Settings, out: Reporter = silent) -> int:
     if not settings.audit_dir.exists():
         return 0
     settled = 0
+    every: dict[str, Any] | None = None
     for path in sorted(settings.audit_dir.glob(f"{branches.AUDIT_PREFIX}*.json")):
         record = AuditRecord(**json.loads(path.read_text()))
-        if record.status not in ("building", "interrupted"):
+        if record.status not in ("building", "interrupted") or record.branch_dropped:
             continue
-        every = dict(audited_tables(settings))
+        every = dict(audited_tables(settings)) if every is None else every
         tables = [table for table in every.values() if record.branch in table.metadata.refs]
         if record.status == "interrupted" and not tables:
+            record.branch_dropped = True
+            record.save(settings)
             continue
-        if tables:
-            published = all(
-                branches.ref_snapshot(table, record.branch) == branches.ref_snapshot(table, "main") for table in tables
-            )
-        else:  # every branch already dropped: published if main moved from where the audit started
-            published = any(
-                identifier in every and branches.ref_snapshot(every[identifier], "main") != snapshot
-                for identifier, snapshot in record.baseline.items()
-            )
+        # Published (killed between the catalog transaction and its record, which is written before the
+        # branches are dropped): main is the branch's head everywhere, and moved somewhere from where it was.
+        heads = {
+            identifier: branches.ref_snapshot(table, record.branch)
+            for identifier, table in every.items()
+            if record.branch in table.metadata.refs
+        }
+        published = bool(heads) and all(branches.ref_snapshot(every[i], "main") == h for i, h in heads.items())
+        published = published and any(head != record.baseline.get(identifier) for identifier, head in heads.items())
         if published and record.status == "building":
             _published(settings, record, "published")
             out(f"audit {record.branch} : publié avant l'arrêt de son processus ; enregistré comme publié")
@@ -298,8 +307,10 @@ def settle_abandoned_audits(settings: Settings, out: Reporter = silent) -> int:
             out(f"audit {record.branch} : interrompu (processus arrêté pendant l'audit), rien n'en avait été publié")
         for table in tables:
             branches.drop_branch(table, record.branch)
+        record.branch_dropped = True
         record.save(settings)
         settled += 1
+        every = None  # branches dropped: the tables are read again for the next record
     return settled
 
 

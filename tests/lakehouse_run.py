@@ -36,6 +36,8 @@ class LakehouseRun:
             start_new_session=True,
         )
         self.lines: list[str] = []
+        self.ended: float | None = None
+        self.seconds: float | None = None
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -44,6 +46,7 @@ class LakehouseRun:
         for line in self.process.stdout:
             self._queue.put(line.rstrip("\n"))
         self.process.stdout.close()
+        self.ended = time.monotonic()  # the output closes when the command ends
         self._queue.put(None)
 
     def wait_for(self, text: str, timeout: float = 600) -> str:
@@ -75,7 +78,7 @@ class LakehouseRun:
             if line is None:
                 break
             self.lines.append(line)
-        self.seconds = time.monotonic() - self.started
+        self.seconds = (self.ended or time.monotonic()) - self.started
         return code
 
     def output(self) -> str:

@@ -111,6 +111,11 @@ def write_lock(
             except BlockingIOError:
                 waited = time.monotonic() - started
                 holder = _read_holder(handle)
+                for _ in range(20):  # a holder that has just taken the lock writes who it is right after
+                    if holder is not None:
+                        break
+                    time.sleep(0.01)
+                    holder = _read_holder(handle)
                 if waited >= wait:
                     raise WriteLockBusy(_busy_message(holder, waited)) from None
                 if not announced:

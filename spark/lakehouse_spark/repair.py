@@ -57,6 +57,13 @@ class RepairPlan:
     streams_to_register: list[str]
 
 
+def _reregister(table: str, identity: tuple[str, str], why: str, landed: set[tuple[str, str]]) -> Action:
+    """Remove what is left of a file in bronze (and its entry); register it again when it is still landed."""
+    again = identity in landed
+    then = " : lignes retirées, fichier enregistré à nouveau" if again else " : lignes retirées (fichier plus déposé)"
+    return Action(table, *identity, "reregister", why + then, delete_all_rows=True)
+
+
 def _order(entry) -> tuple:
     return (entry.registered_at is None, entry.registered_at, str(entry.batch_id))
 
@@ -90,20 +97,9 @@ def plan_repair(spark, settings: Settings, streams: list[str]) -> RepairPlan:
             files_entries = sorted(by_file.get(identity, []), key=lambda item: _order(item[1]))
             batches = found.get(identity, {})
             if not files_entries:
-                again = identity in landed
-                actions.append(
-                    Action(
-                        table,
-                        key,
-                        etag,
-                        "reregister",
-                        f"{sum(batches.values())} lignes dans bronze sans entrée au registre : retirées"
-                        + (", le fichier est enregistré à nouveau" if again else " (fichier plus déposé)"),
-                        delete_all_rows=True,
-                    )
-                )
-                if again:
-                    to_register.add(stream)
+                why = f"{sum(batches.values())} lignes dans bronze sans entrée au registre"
+                actions.append(_reregister(table, identity, why, landed))
+                to_register.update([stream] if identity in landed else [])
                 continue
             expected = files_entries[0][1].row_count
             whole = [index for index, entry in files_entries if batches.get(entry.batch_id) == entry.row_count]
@@ -136,22 +132,12 @@ def plan_repair(spark, settings: Settings, streams: list[str]) -> RepairPlan:
                     )
                 )
             elif not whole:
-                have = sum(batches.values())
-                again = identity in landed
                 drop.update(index for index, _ in files_entries)
+                found_rows = sum(batches.values())
                 actions.append(
-                    Action(
-                        table,
-                        key,
-                        etag,
-                        "reregister",
-                        f"{expected} lignes dans le fichier, {have} dans bronze"
-                        + (" : lignes retirées et fichier enregistré à nouveau" if again else " (fichier plus déposé)"),
-                        delete_all_rows=True,
-                    )
+                    _reregister(table, identity, f"{expected} lignes dans le fichier, {found_rows} dans bronze", landed)
                 )
-                if again:
-                    to_register.add(stream)
+                to_register.update([stream] if identity in landed else [])
     columns = [name.split()[0] for name in LEDGER_SCHEMA.split(", ")]
     kept_rows = [tuple(entry[column] for column in columns) for index, entry in enumerate(entries) if index not in drop]
     return RepairPlan(actions, kept_rows, bool(drop), base, sorted(to_register))

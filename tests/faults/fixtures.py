@@ -9,7 +9,8 @@ take over what the previous one left before it can get further:
   killed during a registration → `make run` killed while dbt builds on the audit branch → the Thrift
   server killed during the build → killed just after the publication's catalog transaction → killed
   after a table's maintenance → after a table's serving copy (PostgreSQL installed) → after a batch of
-  the search index → a plain `make run`.
+  the search index → two `make run` started together, with an external API serving one new day of events
+  (the doubling of issue 30): one runs to the end, the other is refused at once.
 
 The lake it leaves is a local-mode lake built from the stand-in API's data, through every crash: the
 cluster test compares its own build of the same landed files with it. Registered as a plugin by
@@ -33,10 +34,12 @@ from lakehouse.core import class_archive, jars, spark_conf
 from lakehouse.core.settings import Settings, load_settings
 from lakehouse.services import service_named
 from lakehouse.services.postgres import bin_dir
+from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_dev.sandbox import write_sandbox_env
 from tests.lakehouse_run import LakehouseRun, children, command_line, run_command, still_alive
 
 FAULT_PORT_BASE = 21500  # ports 21501-21521 (+10000 for SeaweedFS's gRPC)
+NEW_DAY_EVENTS = 500  # what the external API serves more, for the last two runs
 KILLED = -signal.SIGKILL
 PAUSE_BEFORE_WRITE = "pause:register-before-write:10"
 
@@ -94,6 +97,13 @@ def _broken(chain: Chain, name: str, wait_for: str, breaker, **env: str) -> None
     chain.runs[name] = run
 
 
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
 def _kill(pid: int) -> int:
     os.kill(pid, signal.SIGKILL)
     return pid
@@ -124,7 +134,8 @@ def recovered_lake(fault_stack) -> Chain:
     run = LakehouseRun(env_file, "run")
     run.wait_for("branche d'audit audit_", timeout=600)
     time.sleep(3)
-    below = {pid: command_line(pid) for pid in children(run.process.pid)}
+    # The processes of the run's own session: dbt, the job's JVM; not a service it (re)started, which lives on.
+    below = {pid: command_line(pid) for pid in children(run.process.pid) if _session(pid) == run.process.pid}
     run.kill()
     assert run.process.returncode == KILLED
     # dbt (and a connector) get SIGKILL with their parent; the job's JVM exits by itself once its Python
@@ -145,5 +156,23 @@ def recovered_lake(fault_stack) -> Chain:
     if service_named("postgres").enabled(settings):
         _killed_at(chain, "serve", "serve-table-done")
     _killed_at(chain, "rag", "rag-batch-added")
-    chain.runs["final"] = run_command(env_file, "run")
+    _two_runs_at_once_with_a_new_day(chain)
     return chain
+
+
+def _two_runs_at_once_with_a_new_day(chain: Chain) -> None:
+    """The doubling of issue 30, replayed: an external API (as in production) serving one new day of events,
+    and two `make run` started together. One runs, the other is refused at once."""
+    settings = chain.settings
+    state = ApiState(
+        api_key=settings.get("BCEAO_API_KEY"),
+        vintage=settings.get_int("STANDIN_VINTAGE"),
+        users=settings.get_int("STANDIN_USERS"),
+        events=settings.get_int("STANDIN_EVENTS") + NEW_DAY_EVENTS,
+    )
+    with start_api_server(state, port=settings.get_int("BCEAO_API_PORT")) as server:
+        both = [LakehouseRun(chain.env_file, "run", LAKEHOUSE_BCEAO_API_URL=server.url) for _ in range(2)]
+        for run in both:
+            run.finish()
+    [chain.runs["final"]] = [run for run in both if run.process.returncode == 0] or both[:1]
+    chain.runs["refused"] = next(run for run in both if run is not chain.runs["final"])

@@ -17,6 +17,7 @@ from lakehouse.core.clients import iceberg_catalog, s3_client
 from lakehouse.dbt_runner import dbt_command
 from lakehouse.publication import AuditRecord
 from lakehouse_spark import small_batches
+from tests.faults.fixtures import NEW_DAY_EVENTS
 from tests.lake_tables import table_rows
 from tests.lakehouse_run import LakehouseRun, run_command
 
@@ -58,6 +59,11 @@ def test_each_killed_run_is_taken_over_by_the_next_one_which_gets_further(recove
     final = runs["final"]
     assert final.process.returncode == 0, final.output()[-6000:]
     assert all(f"[{i}/7]" in final.output() for i in range(1, 8))
+    # The second of the two runs started together with the new day: refused at once, naming the first.
+    refused = runs["refused"]
+    [line] = _errors(refused)
+    assert refused.process.returncode == 1 and "le lac est déjà en cours d'écriture par `make run`" in line, line
+    assert f"(PID {final.process.pid} sur" in line and refused.seconds < 30
     assert not recovered_lake.survivors, f"survivants du kill -9 de make run : {recovered_lake.survivors}"
 
 
@@ -94,7 +100,7 @@ def test_after_the_chain_nothing_is_lost_doubled_or_left_behind(recovered_lake):
     catalog = iceberg_catalog(settings)
     events = catalog.load_table("bronze.raw_events").scan(selected_fields=("event_id",)).to_arrow()
     ids = events.column("event_id").to_pylist()
-    assert len(ids) == len(set(ids)) == settings.get_int("STANDIN_EVENTS")
+    assert len(ids) == len(set(ids)) == settings.get_int("STANDIN_EVENTS") + NEW_DAY_EVENTS  # one row per record
     ledger = catalog.load_table("bronze.ingestion_ledger").scan(selected_fields=("object_key", "etag")).to_arrow()
     entries = list(zip(ledger.column("object_key").to_pylist(), ledger.column("etag").to_pylist(), strict=True))
     assert len(entries) == len(set(entries))

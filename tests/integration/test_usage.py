@@ -157,7 +157,8 @@ def test_whole_file_reads_follow_iceberg_field_ids_and_leave_deletes_to_pyiceber
 def test_time_travel_by_snapshot_and_by_instant_matches_spark(published_lake, spark):
     lake = Lake(published_lake)
     table = f"{published_lake.get('BRONZE_NAMESPACE')}.indicateurs_economiques_uemoa"
-    first = lake.load(table).snapshots()[0]
+    # The first state of main (a registration's snapshot becomes main's state when it is published).
+    first = lake.load(table).history()[0]
     sql = f"select date_publication, count(*) as n from {table} group by 1 order by 1"
     by_snapshot = lake.sql(sql, snapshots={table: first.snapshot_id})
     spark_rows = spark.sql(sql.replace(f"from {table}", f"from {table} VERSION AS OF {first.snapshot_id}")).collect()
