@@ -16,6 +16,7 @@ from lakehouse import stack
 from lakehouse.core import class_archive, jars, spark_conf
 from lakehouse.core.settings import load_settings
 from lakehouse_dev.sandbox import write_sandbox_env
+from tests.stacks import TEST_STACK_SETTINGS
 
 STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
 # The fault suite's stack and the lake it builds through crashes (also the cluster test's reference).
@@ -35,7 +36,7 @@ def stack_settings(tmp_path_factory, _isolated_environment):
     """Settings of the session's test stack, with its jars resolved (hard links from the user cache) and
     the archive of Spark's classes built for them."""
     folder = tmp_path_factory.mktemp("stack")
-    env_file = write_sandbox_env(folder, STACK_PORT_BASE)
+    env_file = write_sandbox_env(folder, STACK_PORT_BASE, **TEST_STACK_SETTINGS)
     os.environ["LAKEHOUSE_ENV_FILE"] = str(env_file)  # child processes (CLI, beeline) see the same stack
     settings = load_settings()
     paths = jars.resolve_jars(settings, progress=lambda _: None)

@@ -94,6 +94,18 @@ class LakehouseRun:
         return "\n".join(self.lines)
 
 
+def python_process(code: str, env: dict[str, str], merge_stderr: bool = True) -> subprocess.Popen:
+    """`python -c code` from the project root with exactly `env`, its output captured as text."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_command(env_file: Path, *args: str, timeout: float = 900, **env: str) -> LakehouseRun:
     """A command run to its end."""
     run = LakehouseRun(env_file, *args, **env)

@@ -38,7 +38,7 @@ def s3_client(settings: Settings, access_key: str | None = None, secret_key: str
             s3={"addressing_style": "path"},
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=settings.service_timeout,
-            retries={"max_attempts": 2, "mode": "standard"},
+            retries={"max_attempts": 3, "mode": "standard"},  # 500s of a store just restarted
         ),
     )
 
@@ -58,6 +58,32 @@ def list_buckets(settings: Settings) -> list[str]:
     except BotoCoreError as error:
         raise ServiceUnavailable(f"S3 injoignable sur {settings.s3_endpoint} : {error}") from None
     return [bucket["Name"] for bucket in response.get("Buckets", [])]
+
+
+def read_one_object(settings: Settings, bucket: str) -> str:
+    """Read the first byte of one stored object of `bucket`, if it holds any.
+
+    After a restart SeaweedFS lists buckets before its volume server has reported its
+    volumes to the master; until then every read of stored data fails with HTTP 500.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = s3_client(settings)
+    try:
+        listing = client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+        contents = listing.get("Contents", [])
+        if not contents:
+            return "aucun objet à relire"
+        key = contents[0]["Key"]
+        client.get_object(Bucket=bucket, Key=key, Range="bytes=0-0")["Body"].read()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "?")
+        if code == "NoSuchBucket":
+            return "bucket pas encore créé"
+        raise ServiceUnavailable(f"S3 ({settings.s3_endpoint}) ne relit pas encore ses objets ({code})") from None
+    except BotoCoreError as error:
+        raise ServiceUnavailable(f"S3 injoignable sur {settings.s3_endpoint} : {error}") from None
+    return "objets relisibles"
 
 
 def catalog_token(settings: Settings, client_id: str | None = None, client_secret: str | None = None) -> str:

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from lakehouse.core.clients import catalog_config, list_buckets
+from lakehouse.core.clients import catalog_config, list_buckets, read_one_object
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings
 from lakehouse.services.base import Launch, Port, Service, installed_command
@@ -103,5 +103,6 @@ class SeaweedFS(Service):
 
     def probe(self, settings: Settings) -> str:
         buckets = list_buckets(settings)
+        readable = read_one_object(settings, settings.landing_bucket)
         catalog_config(settings)
-        return f"S3 OK ({len(buckets)} buckets), catalogue REST OK"
+        return f"S3 OK ({len(buckets)} buckets, {readable}), catalogue REST OK"

@@ -35,18 +35,23 @@ class ThriftServer(Service):
 
     def launch(self, settings: Settings) -> Launch:
         check_java()
-        properties = spark_conf.write_rendered(settings, jars.verified_jars(settings))
+        verified = jars.verified_jars(settings)
+        properties = spark_conf.write_rendered(settings, verified)
         work = self.work_dir(settings)
         env = spark_environment(settings)
         env["SPARK_SUBMIT_OPTS"] = f"-Dderby.system.home={work}"
+        conf = {
+            "spark.driver.memory": settings.get("THRIFT_DRIVER_MEMORY"),
+            "spark.ui.port": settings.get("THRIFT_UI_PORT"),
+            # also in the properties file; on the command line so that the probe sees where it runs
+            "spark.master": settings.get("SPARK_MASTER"),
+        }
+        if settings.get_bool("THRIFT_JVM_C1_ONLY"):  # a short-lived server (tests): C1 alone, as a job's JVM
+            options = spark_conf.spark_properties(settings, verified)["spark.driver.extraJavaOptions"]
+            conf["spark.driver.extraJavaOptions"] = f"{options} {spark_conf.C1_ONLY}"
         command = spark_conf.spark_submit_command(
             properties,
-            {
-                "spark.driver.memory": settings.get("THRIFT_DRIVER_MEMORY"),
-                "spark.ui.port": settings.get("THRIFT_UI_PORT"),
-                # also in the properties file; on the command line so that the probe sees where it runs
-                "spark.master": settings.get("SPARK_MASTER"),
-            },
+            conf,
             "--class",
             THRIFT_CLASS,
             "--name",

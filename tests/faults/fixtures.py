@@ -37,6 +37,7 @@ from lakehouse.services.postgres import bin_dir
 from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_dev.sandbox import write_sandbox_env
 from tests.lakehouse_run import LakehouseRun, children, command_line, run_command, still_alive
+from tests.stacks import TEST_STACK_SETTINGS
 
 FAULT_PORT_BASE = 21500  # ports 21501-21521 (+10000 for SeaweedFS's gRPC)
 NEW_DAY_EVENTS = 500  # what the external API serves more, for the last two runs
@@ -69,7 +70,7 @@ def fault_stack(tmp_path_factory, _isolated_environment):
             "LAKEHOUSE_SERVE": "auto",
             "LAKEHOUSE_POSTGRES_DATA_DIR": str(postgres_data / "postgres"),
         }
-    env_file = write_sandbox_env(folder, FAULT_PORT_BASE, **extra)
+    env_file = write_sandbox_env(folder, FAULT_PORT_BASE, **TEST_STACK_SETTINGS, **extra)
     settings = load_settings(environ={}, env_file=env_file)
     paths = jars.resolve_jars(settings, progress=lambda _: None)
     class_archive.ensure_archive(settings, paths, progress=lambda _: None)

@@ -13,17 +13,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from lakehouse.core.faults import FAULT_VARIABLE
-from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse.core.write_lock import current_holder, write_lock
 from lakehouse_spark.reconcile import reconcile
 from lakehouse_spark.register import BRANCH_PREFIX
 from tests.cli_runner import run_cli
+from tests.lakehouse_run import python_process
 from tests.landing import indicators, land, users
 from tests.private_lake import private_lake
 
@@ -38,15 +37,7 @@ REGISTER = (
 
 def _python(code: str, **env: str) -> subprocess.Popen:
     """A Python process of the project, with the test stack's settings and `env`, its output captured."""
-    environment = {**os.environ, **env}
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return python_process(code, {**os.environ, **env})
 
 
 def test_two_registrations_at_the_same_moment_register_each_file_once(running_stack, spark, tmp_path):

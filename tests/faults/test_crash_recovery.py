@@ -120,11 +120,17 @@ def test_gold_equals_a_clean_rebuild_of_the_same_bronze(recovered_lake):
     assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]
     catalog = iceberg_catalog(settings)
     compared = 0
-    for namespace in ("silver", "gold"):
-        for identifier in catalog.list_tables(namespace):
-            clean = (f"dev_{namespace}", identifier[1])
-            assert table_rows(catalog, identifier) == table_rows(catalog, clean), ".".join(identifier)
-            compared += 1
+    try:
+        for namespace in ("silver", "gold"):
+            for identifier in catalog.list_tables(namespace):
+                clean = (f"dev_{namespace}", identifier[1])
+                assert table_rows(catalog, identifier) == table_rows(catalog, clean), ".".join(identifier)
+                compared += 1
+    finally:  # the lake goes on serving other tests (the pipeline's, the cluster's reference) as it was
+        for namespace in ("dev_silver", "dev_gold"):
+            for identifier in catalog.list_tables(namespace):
+                catalog.drop_table(identifier)
+            catalog.drop_namespace(namespace)
     assert compared >= 10
 
 

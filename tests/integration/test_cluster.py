@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -22,13 +21,15 @@ import pytest
 from lakehouse import stack
 from lakehouse.core import jars, spark_conf
 from lakehouse.core.clients import iceberg_catalog, s3_client
-from lakehouse.core.settings import PROJECT_ROOT, load_settings
+from lakehouse.core.settings import load_settings
 from lakehouse.run_report import last_run
 from lakehouse.services import ThriftServer
 from lakehouse.services.spark_cluster import SparkMaster, SparkWorker, master_url
 from lakehouse_dev.sandbox import write_sandbox_env
 from tests.cli_runner import run_cli
 from tests.lake_tables import table_rows
+from tests.lakehouse_run import python_process
+from tests.stacks import TEST_STACK_SETTINGS
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ SPARK_STEPS = ("register", "dbt-build", "maintain")
 
 
 def _stack(tmp_path_factory, name: str, port_base: int, **extra: str):
-    env_file = write_sandbox_env(tmp_path_factory.mktemp(name), port_base, **extra)
+    env_file = write_sandbox_env(tmp_path_factory.mktemp(name), port_base, **TEST_STACK_SETTINGS, **extra)
     settings = load_settings(environ={}, env_file=env_file)
     spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
     return env_file, settings
@@ -51,14 +52,7 @@ def _start_steps(env_file, steps: tuple[str, ...]) -> subprocess.Popen:
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
     env["LAKEHOUSE_ENV_FILE"] = str(env_file)
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return python_process(code, env, merge_stderr=False)
 
 
 def _finished(process: subprocess.Popen) -> str:
