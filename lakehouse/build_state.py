@@ -38,7 +38,7 @@ from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 from lakehouse.core.snapshot_lineage import same_rows_as
-from lakehouse.dbt_runner import DBT_DIR
+from lakehouse.dbt_runner import DBT_DIR, build_target_dir
 
 PROJECT_PARTS = ("dbt_project.yml", "packages.yml", "package-lock.yml", "models", "macros", "seeds", "tests")
 QUALITY_SUITES = PROJECT_ROOT / "quality" / "gx" / "expectations"
@@ -129,7 +129,7 @@ def save_build_state(settings: Settings, inputs: dict[str, Any]) -> None:
     state = {**inputs, "outputs": _snapshots(iceberg_catalog(settings), settings.audited_namespaces)}
     saved = manifest_dir(settings)
     saved.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DBT_DIR / "target" / "manifest.json", saved / "manifest.json")
+    shutil.copyfile(build_target_dir(settings) / "manifest.json", saved / "manifest.json")
     write_private(state_file(settings), json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 

@@ -13,6 +13,15 @@ from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 
 DBT_DIR = PROJECT_ROOT / "dbt"
+
+
+def build_target_dir(settings: Settings) -> Path:
+    """Where `make run`'s builds write dbt's artifacts (manifest, run results): a folder of the lake's own,
+    so that a dbt command run meanwhile from the same checkout (`make dbt-docs`, another lake's build)
+    never replaces the manifest the build state keeps."""
+    return settings.state_dir / "builds" / "dbt-target"
+
+
 # The target that writes the published namespaces silver and gold (profiles.yml); `make run` always uses it.
 PUBLISHED_TARGET = "prod"
 
@@ -92,7 +101,8 @@ def dbt_build(
     latter comparing with the manifest in `state_dir`) and the tests of what they select, without the
     nodes of `exclude_resource_types` (e.g. `unit_test`)."""
     target = AUDIT_TARGET if audit_branch else PUBLISHED_TARGET
-    arguments = ["build", "--no-use-colors", "--target", target]
+    artifacts = build_target_dir(settings)
+    arguments = ["build", "--no-use-colors", "--target", target, "--target-path", str(artifacts)]
     if select:
         arguments += ["--select", *select]
     if state_dir is not None:
@@ -103,7 +113,7 @@ def dbt_build(
     if audit_branch:
         env["LAKEHOUSE_AUDIT_BRANCH"] = audit_branch
     result = subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent)
-    run_results = DBT_DIR / "target" / "run_results.json"
+    run_results = artifacts / "run_results.json"
     if result.returncode != 0:
         failures = failed_nodes(run_results) if run_results.exists() else []
         raise DbtFailed(

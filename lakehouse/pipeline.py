@@ -128,11 +128,11 @@ def _dbt_build(settings: Settings) -> StepResult:
     """The dbt step of `make run`, with the status of each dbt node it ran (from dbt's run_results.json)."""
     import json
 
-    from lakehouse.dbt_runner import DBT_DIR
+    from lakehouse.dbt_runner import build_target_dir
 
     started = time.time()
     summary = build_what_changed(settings)
-    run_results = DBT_DIR / "target" / "run_results.json"
+    run_results = build_target_dir(settings) / "run_results.json"
     nodes: dict[str, str] = {}
     if run_results.exists() and run_results.stat().st_mtime >= started:
         for node in json.loads(run_results.read_text(encoding="utf-8"))["results"]:

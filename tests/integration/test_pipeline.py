@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 import pytest
 
 from lakehouse import pipeline, run_report
-from lakehouse.build_state import CODE_CHANGED, build_inputs, plan_build, save_build_state
+from lakehouse.build_state import (
+    CODE_CHANGED,
+    build_inputs,
+    manifest_dir,
+    plan_build,
+    save_build_state,
+    source_selectors,
+)
 from lakehouse.core.clients import hive_query, iceberg_catalog
 from lakehouse.core.maintenance_policy import load_policy
 from lakehouse.dbt_runner import DBT_DIR
@@ -100,6 +107,9 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
     finally:
         model.write_text(original)
     assert plan_build(settings).nothing
+
+    # The manifest kept is the lake's own build's (other lakes of this checkout build with dbt meanwhile).
+    assert "bronze.raw_events" in source_selectors(manifest_dir(settings) / "manifest.json")
 
     # New events only: the models downstream of raw_events are built, the other tables keep their snapshot
     # and are not validated again, and gold holds every event once.
