@@ -61,15 +61,20 @@ def _cluster_down(args: argparse.Namespace) -> int:
     return 0
 
 
+# A service's state as `make status` shows it (ManagedProcess.state's values).
+STATE_LABELS = {"running": "démarré", "stopped": "arrêté", "stale": "PID périmé"}
+
+
 def _status(args: argparse.Namespace) -> int:
     from lakehouse import run_report, stack
 
     settings = load_settings()
     rows = stack.status(settings)
     width = max(10, *(len(row.name) for row in rows))
-    print(f"{'service':<{width}} {'état':<8} {'PID':>7}  {'adresse':<32} santé")
+    print(f"{'service':<{width}} {'état':<10} {'PID':>7}  {'adresse':<32} santé")
     for row in rows:
-        print(f"{row.name:<{width}} {row.state:<8} {row.pid or '-':>7}  {row.port:<32} {row.health}")
+        state = STATE_LABELS.get(row.state, row.state)
+        print(f"{row.name:<{width}} {state:<10} {row.pid or '-':>7}  {row.port:<32} {row.health}")
         if row.state != "running":
             print(f"{'':<{width}} journal : {row.log}")
     from lakehouse.core.write_lock import current_holder

@@ -27,6 +27,17 @@ def test_a_bad_settings_file_gives_one_clear_error_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_status_names_each_state_in_french(tmp_path):
+    env_file = tmp_path / "lakehouse.env"
+    env_file.write_text(f"LAKEHOUSE_STATE_DIR={tmp_path / 'state'}\n")
+    result = run_cli("status", env_file=env_file)
+    assert result.returncode == 3  # nothing runs
+    rows = result.stdout.splitlines()
+    assert rows[0].split()[:2] == ["service", "état"]
+    assert rows[1].split()[:2] == ["seaweedfs", "arrêté"], result.stdout
+    assert not any(word in result.stdout for word in ("stopped", "running", "stale"))
+
+
 def test_beeline_without_a_server_says_to_start_it(tmp_path):
     env_file = tmp_path / "lakehouse.env"
     env_file.write_text("LAKEHOUSE_THRIFT_PORT=1\n")
