@@ -12,8 +12,10 @@ are configured once. Local mode (`local[2]`) by default; any master (standalone
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from lakehouse.core import jars, spark_conf
 from lakehouse.core.java import check_java
@@ -46,7 +48,21 @@ def get_spark(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _quiet_loggers(spark)
+    _quiet_py4j_root_messages()
     return spark
+
+
+def _not_from_py4j(record: logging.LogRecord) -> bool:
+    return "py4j" not in Path(record.pathname).parts
+
+
+def _quiet_py4j_root_messages() -> None:
+    """py4j 0.10.9 reports a JVM that died with `logging.exception` on the root logger: a Python traceback
+    on stderr, beside the French line that already says which JVM stopped and why. Its own loggers
+    (`py4j.*`) are left as they are."""
+    root = logging.getLogger()
+    if _not_from_py4j not in root.filters:
+        root.addFilter(_not_from_py4j)
 
 
 # Warnings that say nothing to a user of the lakehouse, raised to ERROR in every session:

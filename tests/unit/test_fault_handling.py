@@ -126,3 +126,21 @@ def test_fault_points_do_nothing_unless_asked(monkeypatch):
     monkeypatch.setenv(FAULT_VARIABLE, "raise:register-branches-written")
     with pytest.raises(SimulatedCrash):
         fault_point("register-branches-written")
+
+
+def test_py4j_root_logger_tracebacks_are_silenced_and_nothing_else():
+    """A job JVM that dies: py4j's `logging.exception` on the root logger prints nothing more."""
+    code = (
+        "import logging, sys\n"
+        "sys.path.insert(0, 'spark')\n"
+        "from lakehouse_spark.session import _quiet_py4j_root_messages\n"
+        "_quiet_py4j_root_messages()\n"
+        "py4j = compile('import logging\\nlogging.exception(\"Exception while sending command.\")', "
+        "'/venv/site-packages/py4j/java_gateway.py', 'exec')\n"
+        "exec(py4j)\n"
+        "logging.error('message du lakehouse')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Exception while sending command" not in result.stderr
+    assert "message du lakehouse" in result.stderr
