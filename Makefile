@@ -84,11 +84,11 @@ repair: setup ## Ce qui remettrait bronze d'accord avec ses fichiers (doublons, 
 
 ##@ dbt : silver et gold
 
-dbt-build: setup ## Seeds, modèles et tests dans l'ordre des dépendances (dbt build) : l'étape dbt du pipeline
-	@$(CLI) dbt build
+dbt-build: setup ## L'étape dbt de make run seule : dbt build sur une branche d'audit, tests dbt et GX, publication ; FULL=1 reconstruit tout
+	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(FULL_RUN) $(CLI) dbt-build
 
-dbt-run: setup ## Construit silver et gold par le serveur Thrift (seeds puis dbt run ; DBT_TARGET=dev : dev_silver, dev_gold)
-	@$(CLI) dbt seed && $(CLI) dbt run
+dbt-run: setup ## Construit silver et gold par le serveur Thrift, audités comme make run (= dbt-build) ; DBT_TARGET=dev : dev_silver, dev_gold sans audit
+	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(FULL_RUN) $(CLI) dbt-build
 
 dbt-test: setup ## Tests de données et tests unitaires dbt
 	@$(CLI) dbt test

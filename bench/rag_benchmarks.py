@@ -58,7 +58,8 @@ def _quality(settings, lake: Lake, collection) -> tuple[float, float]:
             expected = french_number(row[column])
             figures_asked += 1
             figures_right += any(
-                f["table"] == table and f["key"] == key and f["value"].startswith(expected) for f in body["figures"]
+                f["table"] == table and all(f[k] == v for k, v in key.items()) and f["texte"].startswith(expected)
+                for f in body["figures"]
             )
     return found / len(QUESTIONS), figures_right / figures_asked
 

@@ -9,6 +9,11 @@ each run. Derived: the median against the goal, and the number of new snapshots,
 Both benchmarks also report the peak resident memory of the stack and of `make run` with its jobs
 (`bench.memory`; goal: at most 4 GB), the highest over all their runs.
 
+`first_run`: a newcomer's first `make run` (goal: at most 150 s, search index included). `RUNS` times, on
+a new throwaway stack each time (nothing of the lake exists; the packages, the verified jars and the
+class archive of `make setup` do), `python -m lakehouse run` runs once on the sample data: timed as a
+whole and step by step. Derived: the median against the goal and each step's share of the median run.
+
 `run_increment`: a daily increment (at most 45 s, and gold equal to a full rebuild). On another
 throwaway stack, the API stand-in runs in this process with the sample data (1,000 users, 20,000
 events) and the first publication vintage; `make run` runs once. Then, `RUNS` times, the stand-in
@@ -33,6 +38,7 @@ from bench.memory import PeakMemory
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS, subprocess_env, user_stack
 from lakehouse.core.clients import iceberg_catalog
+from lakehouse.core.numbers import parse as parse_number
 from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse.dbt_runner import dbt_command
 
@@ -42,7 +48,7 @@ EVENTS_PER_DAY = 86_400 // 7
 INCREMENT_WITH_REVISION = "incrément : 1 jour d'événements, 3 utilisateurs, millésime révisé"
 INCREMENT = "incrément : 1 jour d'événements, 3 utilisateurs"
 DIFFERENT_TABLES = "tables silver/gold ≠ reconstruction complète (un nombre, pas des secondes)"
-STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): OK en ([\d.]+) s")
+STEP_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): OK en ([\d,\u202f]+) s")
 NEW_SNAPSHOTS = "nouveaux snapshots par exécution (un nombre, pas des secondes)"
 PEAK_MEMORY = "pic de mémoire résidente pile + make run (Go, pas des secondes)"
 PSS_PEAKS: list[float] = []  # the same peaks as sums of PSS, in GB (`bench.memory`)
@@ -81,7 +87,7 @@ def _make_run(env: dict[str, str], settings, peaks: list[float], *arguments: str
         f"   make run {' '.join(arguments)}: pic de mémoire {peak.gigabytes:.2f} Go ({peak.composition()}) ; "
         f"en PSS {peak.pss_gigabytes:.2f} Go"
     )
-    steps = {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, stdout.splitlines()) if m}
+    steps = {m.group(1): parse_number(m.group(2)) for m in map(STEP_LINE.match, stdout.splitlines()) if m}
     return elapsed, steps
 
 
@@ -102,6 +108,35 @@ def run_noop() -> Samples:
                 samples.setdefault(f"  étape {name}", []).append(seconds)
         samples[NEW_SNAPSHOTS] = [float(n) for n in new_snapshots]
     return samples
+
+
+FIRST_RUN = "premier make run (échantillon, pile neuve)"
+FIRST_RUN_PORT_BASE = 22650
+
+
+def first_run() -> Samples:
+    samples: Samples = {FIRST_RUN: [], PEAK_MEMORY: []}
+    PSS_PEAKS.clear()
+    for attempt in range(RUNS):
+        with user_stack(f"bench-first-{attempt}-", FIRST_RUN_PORT_BASE) as (settings, env_file):
+            elapsed, steps = _make_run(subprocess_env(env_file), settings, samples[PEAK_MEMORY])
+        samples[FIRST_RUN].append(elapsed)
+        for name, seconds in steps.items():
+            samples.setdefault(f"  étape {name}", []).append(seconds)
+        shares = ", ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items())
+        print(f"   premier make run n° {attempt + 1} : {elapsed:.1f} s ({shares})")
+    return samples
+
+
+def first_run_against_goal(samples: Samples) -> dict[str, float]:
+    total = statistics.median(samples[FIRST_RUN])
+    figures = {"premier make run (s), médiane — objectif ≤ 150": round(total, 1)}
+    for measure, values in samples.items():
+        if measure.startswith("  étape "):
+            figures[f"part de{measure.removeprefix('  étape')} (% de la médiane)"] = round(
+                100 * statistics.median(values) / total, 1
+            )
+    return {**figures, **_peak_memory(samples)}
 
 
 def noop_against_goal(samples: Samples) -> dict[str, float]:
@@ -187,6 +222,13 @@ def increment_against_goal(samples: Samples) -> dict[str, float]:
 
 
 BENCHMARKS = [
+    Benchmark(
+        "first_run",
+        "premier make run d'un nouvel utilisateur sur une pile neuve (paquets installés), index de recherche compris : "
+        "total et part de chaque étape",
+        first_run,
+        derive=first_run_against_goal,
+    ),
     Benchmark(
         "run_noop",
         "make run relancé sans rien de neuf (Python compris), total et par étape, et snapshots créés",

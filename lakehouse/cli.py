@@ -104,6 +104,14 @@ def _beeline(args: argparse.Namespace) -> int:
     os.execve(command[0], command, env)
 
 
+UNAUDITED_WRITE = (
+    "dbt {command} écrirait silver et gold directement sur main, hors audit (ni tests sur une branche, ni "
+    "suites Great Expectations, ni publication d'ensemble) : `make dbt-build` (ou `make dbt-run`) construit "
+    "comme make run, sur une branche d'audit ; DBT_TARGET=dev écrit dev_silver et dev_gold pour un essai ; "
+    "FORCE=1 écrit main quand même (make audit-report dira ces snapshots non audités)"
+)
+
+
 def _dbt(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -117,6 +125,41 @@ def _dbt(args: argparse.Namespace) -> int:
         return subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent).returncode
     os.chdir(cwd)
     os.execve(command[0], command, env)
+
+
+def _forced() -> bool:
+    return os.environ.get("FORCE", "").strip().lower() in ("1", "yes", "true", "oui")
+
+
+def refuse_unaudited_write(args: argparse.Namespace) -> None:
+    """A dbt command that would write main outside the audit is refused, unless FORCE=1 (before any lock,
+    watch or service)."""
+    from lakehouse.dbt_runner import writes_main
+
+    if args.command == "dbt" and writes_main(args.dbt_args) and not _forced():
+        raise LakehouseError(UNAUDITED_WRITE.format(command=args.dbt_args[0]))
+
+
+def _audited_dbt_build(args: argparse.Namespace) -> int:
+    """`make dbt-build` / `make dbt-run`: the dbt step of make run (audit branch, checks, publication of all
+    tables together, only what changed unless FULL=1); with DBT_TARGET=dev, a plain build of dev_silver and
+    dev_gold, which nobody reads as published."""
+    import subprocess
+
+    from lakehouse import pipeline, stack
+    from lakehouse.core.children import die_with_parent
+    from lakehouse.dbt_runner import PUBLISHED_TARGET, dbt_command, dbt_target
+
+    settings = load_settings()
+    target = dbt_target([])
+    if target != PUBLISHED_TARGET:
+        command, env, cwd = dbt_command(settings, ["build", "--target", target])
+        stack.up(settings, ["seaweedfs", "thrift"])
+        sys.stdout.flush()
+        return subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent).returncode
+    steps = [step for step in pipeline.STEPS if step.name in ("stack", "dbt-build")]
+    pipeline.run_pipeline(settings, steps)
+    return 0
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -164,6 +207,18 @@ def _maintenance_spark(settings):
     load_policy(settings.maintenance_policy_file)  # a bad policy is refused before Spark starts
     stack.up(settings, ["seaweedfs"])
     return get_spark("lakehouse-maintenance", settings)
+
+
+def _check_table_first(settings, identifier: str) -> None:
+    """A table named by TABLE= that does not exist is refused in a second, before a Spark session starts."""
+    from lakehouse import stack
+    from lakehouse.fast_read import Lake
+    from lakehouse_spark.table_stats import UnknownTable
+
+    if identifier.count(".") != 1:
+        raise UnknownTable(f"TABLE={identifier} : nommez la table « namespace.table », par exemple bronze.raw_events")
+    stack.up(settings, ["seaweedfs"])
+    Lake(settings).load(identifier)
 
 
 def _maintenance(args: argparse.Namespace) -> int:
@@ -225,6 +280,7 @@ def _snapshots(args: argparse.Namespace) -> int:
     from lakehouse_spark.recovery import print_history
 
     settings = load_settings()
+    _check_table_first(settings, args.table)
     print_history(_maintenance_spark(settings), args.table)
     return 0
 
@@ -236,6 +292,7 @@ def _rollback(args: argparse.Namespace) -> int:
     at = parse_timestamp(args.timestamp) if args.timestamp else None
     snapshot = parse_snapshot_id(args.snapshot) if args.snapshot else None
     check_rollback_target(snapshot, at)  # before Spark starts
+    _check_table_first(settings, args.table)
     rollback(_maintenance_spark(settings), args.table, snapshot_id=snapshot, at=at)
     return 0
 
@@ -249,6 +306,7 @@ def _changes(args: argparse.Namespace) -> int:
     parse_bound(args.start, "FROM")  # a bad FROM or TO is refused before Spark starts
     if args.end:
         parse_bound(args.end, "TO")
+    _check_table_first(settings, args.table)
     feed = read_changes(_maintenance_spark(settings), settings, args.table, args.start, args.end, args.key)
     print_changes(feed, limit=args.limit)
     return 0
@@ -366,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     repair_parser.add_argument("streams", nargs="*", help="flux (tous par défaut)")
     repair_parser.add_argument("--apply", action="store_true", help="appliquer les actions")
     repair_parser.set_defaults(func=_repair)
+    commands.add_parser(
+        "dbt-build", help="dbt build de silver et gold comme make run : branche d'audit, contrôles, publication"
+    ).set_defaults(func=_audited_dbt_build)
     dbt = commands.add_parser("dbt", help="dbt sur le projet dbt/, avec les réglages du lakehouse")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments de dbt (debug, run, build, ...)")
     dbt.set_defaults(func=_dbt)
@@ -415,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
 WRITERS = frozenset(
     (
         "run",
+        "dbt-build",
         "ingest",
         "register",
         "quality",
@@ -481,6 +543,7 @@ def _run_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        refuse_unaudited_write(args)
         label = writer_label(args)
         if label is None:
             return _run_command(args)

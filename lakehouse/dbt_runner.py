@@ -39,6 +39,21 @@ def dbt_writes(arguments: list[str]) -> bool:
     return bool(arguments) and arguments[0] in WRITING_SUBCOMMANDS
 
 
+def dbt_target(arguments: list[str]) -> str:
+    """The profile target a dbt command line uses: `--target`/`-t`, else DBT_TARGET, else prod."""
+    for index, argument in enumerate(arguments):
+        if argument in ("--target", "-t") and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith("--target="):
+            return argument.split("=", 1)[1]
+    return os.environ.get("DBT_TARGET", PUBLISHED_TARGET)
+
+
+def writes_main(arguments: list[str]) -> bool:
+    """Does this dbt command line write silver and gold on main, outside the audit (target prod)?"""
+    return dbt_writes(arguments) and dbt_target(arguments) == PUBLISHED_TARGET
+
+
 class DbtFailed(LakehouseError):
     """dbt ended in error; the message names the failed nodes, `lines` lists them one by one."""
 

@@ -7,6 +7,7 @@ purpose: no pyiceberg, pyarrow or DuckDB here.
 
 from __future__ import annotations
 
+from lakehouse.core.numbers import number
 from lakehouse.core.settings import Settings
 from lakehouse.fast_read import FastReadError
 
@@ -14,8 +15,8 @@ from lakehouse.fast_read import FastReadError
 def _cell(value) -> str:
     if value is None:
         return "NULL"
-    if isinstance(value, float):
-        return f"{value:,.2f}".replace(",", " ") if abs(value) >= 1000 else f"{value:g}"
+    if isinstance(value, float):  # French notation (lakehouse.core.numbers); integers (years, ids) stay bare
+        return number(value, 2) if abs(value) >= 1000 else f"{value:g}".replace(".", ",")
     if isinstance(value, bool):
         return "vrai" if value else "faux"
     return str(value)
@@ -101,5 +102,5 @@ def run_sql(settings: Settings, sql: str, snapshots: list[str], as_of: str | Non
     hidden = body["total_rows"] - min(max_rows, len(body["rows"]))
     if hidden > 0:
         print(f"… {hidden} ligne(s) de plus non affichée(s)")
-    print(f"\n{body['total_rows']} ligne(s) en {body['elapsed_ms']:.0f} ms — lu : {_scans_line(body['scans'])}")
+    print(f"\n{body['total_rows']} ligne(s) en {number(body['elapsed_ms'])} ms — lu : {_scans_line(body['scans'])}")
     return 0

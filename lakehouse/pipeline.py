@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 from lakehouse import run_report, stack
 from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.numbers import number
+from lakehouse.core.numbers import seconds as fr_seconds
 from lakehouse.core.reporting import Reporter, indented
 from lakehouse.core.service_watch import JobDied, ServiceDown, watching
 from lakehouse.core.settings import Settings
@@ -66,7 +68,8 @@ def _register(settings: Settings) -> StepResult:
     results = run_register(settings, out=STEP_DETAIL)
     rejected = sum(len(r.rejected) for r in results)
     return StepResult(
-        f"{sum(r.files for r in results)} fichiers, {sum(r.rows for r in results)} lignes enregistrés dans bronze"
+        f"{number(sum(r.files for r in results))} fichiers, {number(sum(r.rows for r in results))} lignes "
+        "enregistrés dans bronze"
         + (f", {rejected} en quarantaine" if rejected else "")
         + " ; réconciliation OK",
         {
@@ -314,7 +317,7 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
                 result = step.run(settings)
         except Exception as error:
             seconds = time.monotonic() - step_started
-            out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {seconds:.1f} s")
+            out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {fr_seconds(seconds)}")
             report.steps.append(
                 run_report.StepRecord(
                     step.name,
@@ -332,16 +335,15 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
         ran = tasks_between(tasks_before, executor_tasks(settings))
         report.steps.append(run_report.StepRecord(step.name, "ok", round(seconds, 3), detail, facts, ran))
         suffix = f" — {detail}" if detail else ""
-        out(f"[{index}/{len(steps)}] {step.name}: OK en {seconds:.1f} s{suffix}")
+        out(f"[{index}/{len(steps)}] {step.name}: OK en {fr_seconds(seconds)}{suffix}")
     report.status = "success"
     out("")
-    out(f"Résumé ({time.monotonic() - started:.1f} s) — tables du catalogue {settings.catalog_name} :")
+    out(f"Résumé ({fr_seconds(time.monotonic() - started)}) — tables du catalogue {settings.catalog_name} :")
     report.tables = run_report.table_records(settings, since_ms)  # read once: the summary and the report
     if not report.tables:
         out(f"  aucune table encore dans {', '.join(settings.namespaces)}")
     for table in report.tables:
         namespace, name = table.table.split(".", 1)
-        out(
-            f"  {settings.catalog_name}.{namespace}.{name:<45} {table.rows:>12,} lignes  {table.data_files:>6} fichiers"
-        )
+        counts = f"{number(table.rows):>12} lignes  {number(table.data_files):>6} fichiers"
+        out(f"  {settings.catalog_name}.{namespace}.{name:<45} {counts}")
     _finish_report(settings, report, started, since_ms, out)

@@ -33,6 +33,7 @@ from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.faults import fault_point
 from lakehouse.core.files import write_private
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter, silent
 from lakehouse.core.settings import Settings
 
@@ -59,6 +60,7 @@ class AuditRecord:
     published_at: str | None = None
     inputs: dict | None = None  # what the build read (build_state.build_inputs), saved as built once published
     branch_dropped: bool = False  # an interrupted audit whose branch is gone: nothing left to settle
+    published_snapshots: dict[str, int | None] | None = None  # namespace.table -> main as this audit published it
 
     def save(self, settings: Settings) -> None:
         settings.audit_dir.mkdir(parents=True, exist_ok=True)
@@ -300,6 +302,7 @@ def settle_abandoned_audits(settings: Settings, out: Reporter = silent) -> int:
         published = bool(heads) and all(branches.ref_snapshot(every[i], "main") == h for i, h in heads.items())
         published = published and any(head != record.baseline.get(identifier) for identifier, head in heads.items())
         if published and record.status == "building":
+            record.published_snapshots = {**record.baseline, **heads}
             _published(settings, record, "published")
             out(f"audit {record.branch} : publié avant l'arrêt de son processus ; enregistré comme publié")
         elif record.status == "building":
@@ -328,6 +331,10 @@ def _fail(settings: Settings, record: AuditRecord, failures: list[str]) -> str:
 def _publish(settings: Settings, record: AuditRecord, moves: list[branches.RefMove], status: str) -> None:
     branches.publish(settings, moves)
     fault_point("publish-after-transaction")
+    record.published_snapshots = {
+        **record.baseline,
+        **{f"{move.namespace}.{move.name}": move.target for move in moves},
+    }
     _published(settings, record, status)
     for _, table in audited_tables(settings):
         branches.drop_branch(table, record.branch)
@@ -379,28 +386,70 @@ def force_publish(settings: Settings, force: bool, out: Reporter = print) -> str
 
 
 def audit_report(settings: Settings, out: Reporter = print) -> None:
+    """The last audit; for a published one, each table's snapshot as the audit checked it, and a warning
+    for every table whose main has changed since outside any audit (never shown as checked)."""
     record = AuditRecord.load_latest(settings)
     if record is None:
         out("aucun audit enregistré (make run en lance un)")
         return
-    out(f"audit {record.branch} (commencé le {record.started}) : {record.status}")
+    out(f"audit {record.branch} (commencé le {record.started}) : {STATUS_LABELS.get(record.status, record.status)}")
     if record.published_at:
         out(f"  publié le {record.published_at}" + (f" par {record.published_by}" if record.published_by else ""))
+    published = record.status in ("published", "forced")
     catalog = iceberg_catalog(settings)
+    unaudited = []
     for identifier in sorted(record.baseline):
         namespace, name = identifier.split(".")
         if not catalog.table_exists((namespace, name)):
             continue
         table = catalog.load_table((namespace, name))
         main, head = branches.ref_snapshot(table, "main"), branches.ref_snapshot(table, record.branch)
+        line = f"  {identifier:<45} main {_rows(table, main):>10} lignes (snapshot {main}"
+        if published and record.published_snapshots is not None:
+            checked = record.published_snapshots.get(identifier)
+            if main == checked:
+                line += ", celui que cet audit a publié)"
+            elif _same_data_since(table, checked, main):
+                line += f", mêmes données que le snapshot {checked} publié par cet audit : maintenance depuis)"
+            else:
+                unaudited.append(identifier)
+                line += f", écrit après cet audit, NON AUDITÉ) ; publié par cet audit : snapshot {checked}"
+        elif published:
+            line += " ; le snapshot publié par cet audit n'a pas été enregistré)"
+        else:
+            line += ")"
+        out(line + (f" ; branche {_rows(table, head):>10} lignes (snapshot {head})" if head else ""))
+    if unaudited:
         out(
-            f"  {identifier:<45} main {_rows(table, main):>10} lignes (snapshot {main})"
-            + (f" ; branche {_rows(table, head):>10} lignes (snapshot {head})" if head else "")
+            f"  ATTENTION : {len(unaudited)} table(s) ont changé sur main après cet audit, hors audit "
+            "(dbt avec FORCE=1, make run AUDIT=0, retour arrière) ; le prochain make run les reconstruit et "
+            "les audite"
         )
     if record.failures:
         out(f"  {len(record.failures)} problèmes bloquants :")
         for failure in record.failures:
             out(f"  - {failure}")
+
+
+def _same_data_since(table: Any, published: int | None, main: int | None) -> bool:
+    """Does main descend from `published` through data-preserving commits only (compaction, manifest
+    rewrite: Iceberg's `replace` operation)?"""
+    snapshot = table.snapshot_by_id(main) if main else None
+    while snapshot is not None and snapshot.snapshot_id != published:
+        operation = snapshot.summary.operation.value if snapshot.summary else None
+        if operation != "replace":
+            return False
+        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    return snapshot is not None
+
+
+STATUS_LABELS = {
+    "building": "en construction",
+    "failed": "en échec",
+    "interrupted": "interrompu",
+    "published": "publié",
+    "forced": "publié de force",
+}
 
 
 def drop_stale_audit_branches(settings: Settings, out: Reporter = silent) -> int:
@@ -418,7 +467,7 @@ def drop_stale_audit_branches(settings: Settings, out: Reporter = silent) -> int
                 table = table.refresh()
                 branches.drop_branch(table, ref)
                 hours = limit.total_seconds() / 3600
-                out(f"{identifier} : branche d'audit {ref} supprimée (plus de {hours:.0f} h)")
+                out(f"{identifier} : branche d'audit {ref} supprimée (plus de {number(hours)} h)")
                 dropped += 1
     return dropped
 

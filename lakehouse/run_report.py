@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lakehouse.core.numbers import number
 from lakehouse.core.settings import Settings
 
 LAST_RUN = "last-run.json"
@@ -287,7 +288,7 @@ def last_run(settings: Settings) -> dict | None:
 def format_last_run(body: dict) -> list[str]:
     """The last run, as `make status` prints it."""
     verdict = "réussie" if body["status"] == "success" else f"en échec à l'étape « {body.get('failed_step')} »"
-    lines = [f"dernière exécution (make run) : {body['started_at']}, {verdict}, {body['seconds']:.0f} s"]
+    lines = [f"dernière exécution (make run) : {body['started_at']}, {verdict}, {number(body['seconds'])} s"]
     for step in body["steps"]:
         mark = "OK" if step["status"] == "ok" else "ÉCHEC"
         lines.append(f"  {step['name']:<10} {mark:<5} {step['seconds']:>7.1f} s  {step['summary'][:100]}")
@@ -297,7 +298,7 @@ def format_last_run(body: dict) -> list[str]:
     if body.get("error"):
         lines.append(f"  erreur : {body['error'][:300]}")
     for fresh in body.get("freshness", []):
-        age = "inconnue" if fresh["age_seconds"] is None else f"{fresh['age_seconds'] / 86400:.1f} j"
+        age = "inconnue" if fresh["age_seconds"] is None else f"{number(fresh['age_seconds'] / 86400, 1)} j"
         lines.append(
             f"  fraîcheur {fresh['source']:<32} {age:>10}  {fresh['status']} "
             f"(alerte > {fresh['warn_after_days']} j, erreur > {fresh['error_after_days']} j)"

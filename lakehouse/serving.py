@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.faults import fault_point
+from lakehouse.core.numbers import number, seconds
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings, SettingsError
 from lakehouse.core.snapshot_lineage import same_rows_as
@@ -54,9 +55,8 @@ class TableCopy:
         if self.status == "failed":
             return f"{self.table} : ÉCHEC, copie servie inchangée — {self.error}"
         kind = " (hypertable sur date_trimestre)" if self.hypertable else ""
-        return (
-            f"{self.table} : {self.rows:,} lignes copiées en {self.seconds:.1f} s{kind} (snapshot {self.snapshot_id})"
-        )
+        copied = f"{number(self.rows)} lignes copiées en {seconds(self.seconds)}{kind}"
+        return f"{self.table} : {copied} (snapshot {self.snapshot_id})"
 
 
 def serve_mode(settings: Settings) -> str:
@@ -347,4 +347,4 @@ def summary(results: list[TableCopy]) -> str:
     copied = [result for result in results if result.status == "copied"]
     unchanged = len(results) - len(copied)
     rows = sum(result.rows for result in copied)
-    return f"{len(copied)} table(s) copiée(s) ({rows:,} lignes), {unchanged} inchangée(s)"
+    return f"{len(copied)} table(s) copiée(s) ({number(rows)} lignes), {unchanged} inchangée(s)"

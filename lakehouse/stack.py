@@ -20,6 +20,7 @@ from lakehouse import cluster
 from lakehouse.core.clients import ServiceUnavailable, iceberg_catalog, list_buckets, s3_client
 from lakehouse.core.errors import first_line
 from lakehouse.core.java import live_heap
+from lakehouse.core.numbers import number, seconds
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.services import ALL_SERVICES, Service, ServiceError, service_named
@@ -113,7 +114,7 @@ def start_service(service: Service, settings: Settings, progress: Reporter = pri
     process = managed.start(launch.command, launch.env, launch.cwd, launch.user)
     detail = _wait_healthy(service, settings, process, started)
     elapsed = time.monotonic() - started
-    return f"{service.name}: démarré en {elapsed:.1f} s — PID {process.pid}, {service.main_port(settings)}, {detail}"
+    return f"{service.name}: démarré en {seconds(elapsed)} — PID {process.pid}, {service.main_port(settings)}, {detail}"
 
 
 def bootstrap(settings: Settings) -> str:
@@ -241,7 +242,7 @@ def recycle_bloated_thrift(settings: Settings, progress: Reporter = print) -> bo
     if live * 100 < limit * maximum:
         return False
     progress(
-        f"thrift: {live / 2**20:.0f} Mo encore utilisés sur {maximum / 2**20:.0f} Mo de tas après GC "
+        f"thrift: {number(live / 2**20)} Mo encore utilisés sur {number(maximum / 2**20)} Mo de tas après GC "
         f"(≥ {limit} %, LAKEHOUSE_THRIFT_RECYCLE_HEAP_PCT) : redémarrage pour rendre la mémoire des sessions fermées"
     )
     down(settings, ["thrift"], progress=progress)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.numbers import number, seconds
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.core.streams import StreamSpec, load_streams, selected_streams
@@ -65,13 +66,15 @@ class StreamReport:
 
     def line(self) -> str:
         if self.error:
-            return f"{self.stream}: ÉCHEC après {self.seconds:.1f} s — {self.error} (rien n'a été déposé pour ce flux)"
+            failed = f"ÉCHEC après {seconds(self.seconds)}"
+            return f"{self.stream}: {failed} — {self.error} (rien n'a été déposé pour ce flux)"
         extra = f", {self.already_landed} déjà déposés" if self.already_landed else ""
         extra += f", {self.nulled_values} valeurs hors schéma mises à null" if self.nulled_values else ""
         rate = self.records_read / self.seconds if self.seconds else 0.0
         return (
-            f"{self.stream}: {self.records_read} lus, {self.records_landed} déposés{extra} ; "
-            f"{self.files} fichiers, {self.bytes / 1e6:.2f} Mo ; {self.seconds:.1f} s ({rate:,.0f} enr./s) ; "
+            f"{self.stream}: {number(self.records_read)} lus, {number(self.records_landed)} déposés{extra} ; "
+            f"{number(self.files)} fichiers, {number(self.bytes / 1e6, 2)} Mo ; "
+            f"{seconds(self.seconds)} ({number(rate)} enr./s) ; "
             f"état {'enregistré' if self.state_saved else 'inchangé'}"
         )
 

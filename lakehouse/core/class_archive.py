@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 
@@ -115,4 +116,4 @@ def ensure_archive(settings: Settings, jars: list[Path], progress: Reporter = pr
         failed.write_text(reason + "\n")
         return f"archive de classes de la JVM non construite ({reason}) : les JVM démarrent sans"
     partial.replace(archive)
-    return f"archive de classes de la JVM construite : {archive} ({archive.stat().st_size / 1e6:.0f} Mo)"
+    return f"archive de classes de la JVM construite : {archive} ({number(archive.stat().st_size / 1e6)} Mo)"

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import requests
 
 from lakehouse.core.errors import LakehouseError, exit_description
+from lakehouse.core.numbers import number
 from lakehouse.core.settings import Settings
 
 PROBE_SECONDS = 2.0  # between two rounds of probes
@@ -130,7 +131,7 @@ def silent_line(services: list[Watched]) -> str:
 
 def down_line(services: list[Watched], seconds: float | None, what: str) -> str:
     """One line: the services that stopped answering, since when, what was stopped, and what to do."""
-    since = f" depuis {seconds:.0f} s" if seconds else ""
+    since = f" depuis {number(seconds)} s" if seconds else ""
     return (
         f"{silent_line(services)}{since} : {what} ; `make status` montre l'état des services, `make up` "
         "redémarre ceux de la pile locale, puis relancez la commande (elle reprend où elle en était)"

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 
@@ -83,7 +84,7 @@ def current_holder(settings: Settings) -> Holder | None:
 
 def _busy_message(holder: Holder | None, waited: float) -> str:
     who = holder.describe() if holder else "un autre processus"
-    waited_text = f" après {waited:.0f} s d'attente" if waited >= 1 else ""
+    waited_text = f" après {number(waited)} s d'attente" if waited >= 1 else ""
     return (
         f"le lac est déjà en cours d'écriture par {who}{waited_text} : attendez la fin de cette commande "
         "(`make status`), ou donnez LAKEHOUSE_LOCK_WAIT_S=<secondes> pour attendre le verrou"
@@ -120,7 +121,8 @@ def write_lock(
                     raise WriteLockBusy(_busy_message(holder, waited)) from None
                 if not announced:
                     who = holder.describe() if holder else "un autre processus"
-                    out(f"verrou d'écriture détenu par {who} : attente (au plus {wait:.0f} s, LAKEHOUSE_LOCK_WAIT_S)")
+                    limit = f"au plus {number(wait)} s, LAKEHOUSE_LOCK_WAIT_S"
+                    out(f"verrou d'écriture détenu par {who} : attente ({limit})")
                     announced = True
                 time.sleep(POLL_SECONDS)
         previous = _read_holder(handle)

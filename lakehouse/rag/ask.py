@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakehouse.core.numbers import number
 from lakehouse.rag.generator import Phrasing, Source, compose
 from lakehouse.rag.gold_passages import COUNTRY_QUARTER, COUNTRY_YEAR, THEMES, UNION_QUARTER, Measure, Theme
 from lakehouse.rag.vocabulary import (
@@ -68,10 +69,37 @@ class Figure:
     value: str  # as published, French notation, with its unit
     table: str
     snapshot_id: str
-    key: dict
+    key: dict  # pays, annee, trimestre: those of the table's grain
+    column: str = ""
+    number: int | float | None = None  # the published value (2 decimals), for programs
+    unit: str = ""
 
     def line(self) -> str:
         return f"{self.label} : {self.value} — {self.table}, snapshot {self.snapshot_id}"
+
+    def as_json(self) -> dict:
+        """The figure as `make ask FORMAT=json` gives it: each part a field a program can read."""
+        return {
+            "libelle": self.label,
+            "texte": self.value,
+            "table": self.table,
+            "snapshot": self.snapshot_id,
+            "pays": self.key.get("pays"),
+            "annee": self.key.get("annee"),
+            "trimestre": self.key.get("trimestre"),
+            "colonne": self.column,
+            "valeur": self.number,
+            "unite": self.unit,
+        }
+
+
+def published_value(value: object) -> int | float:
+    """A gold value as `french_number` shows it (2 decimals, half up), as a JSON number."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if isinstance(value, int):
+        return value
+    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _themes_for(question: Question) -> list[tuple[Theme, list[Measure]]]:
@@ -150,8 +178,19 @@ def lookup_figures(lake: Any, question: Question) -> tuple[list[Figure], list[st
                         if statement is None:
                             continue
                         label, _, value = statement.partition(" : ")
-                        key = {k: row[k] for k in theme.key_columns}
-                        figures.append(Figure(f"{who}, {period}, {label}", value, theme.table, snapshot_id, key))
+                        key = {k: row[k] if k == "pays" else int(row[k]) for k in theme.key_columns}
+                        figures.append(
+                            Figure(
+                                f"{who}, {period}, {label}",
+                                value,
+                                theme.table,
+                                snapshot_id,
+                                key,
+                                measure.column,
+                                published_value(row[measure.column]),
+                                measure.unit,
+                            )
+                        )
     if question.countries or question.union:
         if not figures and not notes and question.keywords:
             notes.append("Aucune valeur publiée dans gold pour cette période.")
@@ -192,22 +231,43 @@ def _figure_where(figure: Figure) -> dict:
     return {"$and": clauses}
 
 
+def _is_row(passage: dict) -> bool:
+    return passage["metadata"].get("kind") in ("gold", "silver")
+
+
 def search_passages(collection: Any, question: Question, figures: list[Figure], k: int = TOP_K) -> list[dict]:
-    """The k passages to show: first those the figures were read from (the rows of gold that answer the
-    question), then the nearest ones among the named country and period, then among all."""
+    """The k passages to show, best score first: the rows of gold the figures were read from, then the
+    nearest passages among the named country and period, then among all. Beyond the figures' rows, at
+    most one row per table (rows of a table share their search text: a second one says nothing new),
+    and no row at all when the question names only countries the lake does not hold."""
     results: dict[str, dict] = {}
     for figure in figures:
         if len(results) >= k:
             break
         for pid, passage in _query(collection, question, 1, _figure_where(figure)):
             results.setdefault(pid, passage)
+    tables = {p["metadata"]["source"] for p in results.values() if _is_row(p)}
+    rows_allowed = not (question.other_countries and not question.countries and not question.union)
     for where in ([_where(question)] if _where(question) else []) + [None]:
         if len(results) >= k:
             break
-        for pid, passage in _query(collection, question, k, where):
+        candidates = _query(collection, question, k, _and(where, {"kind": {"$in": ["dbt", "document"]}}))
+        while rows_allowed and len(candidates) < 2 * k:  # the best row of each table not shown yet
+            others = {"source": {"$nin": sorted(tables)}} if tables else None
+            best_row = _query(collection, question, 1, _and(where, {"kind": {"$in": ["gold", "silver"]}}, others))
+            if not best_row:
+                break
+            candidates += best_row
+            tables.add(best_row[0][1]["metadata"]["source"])
+        for pid, passage in sorted(candidates, key=lambda candidate: -candidate[1]["score"]):
             if len(results) < k:
                 results.setdefault(pid, passage)
-    return list(results.values())
+    return sorted(results.values(), key=lambda passage: -passage["score"])
+
+
+def _and(*clauses: dict | None) -> dict:
+    present = [clause for clause in clauses if clause]
+    return present[0] if len(present) == 1 else {"$and": present}
 
 
 def citation(meta: dict) -> str:
@@ -258,10 +318,7 @@ def answer_question(
             "note": phrasing.note,
         }
     body["answer"] = answer
-    body["figures"] = [
-        {"label": f.label, "value": f.value, "table": f.table, "snapshot_id": f.snapshot_id, "key": f.key}
-        for f in figures
-    ]
+    body["figures"] = [figure.as_json() for figure in figures]
     body["passages"] = passages
     return body
 
@@ -272,6 +329,6 @@ def format_answer(body: dict) -> list[str]:
     if body["passages"]:
         lines += ["", "Passages :"]
         for rank, passage in enumerate(body["passages"], start=1):
-            lines.append(f"  [{rank}] {passage['source']} — score {passage['score']:.2f}")
+            lines.append(f"  [{rank}] {passage['source']} — score {number(passage['score'], 2)}")
             lines.append(f"      {passage['text'][:400]}{' …' if len(passage['text']) > 400 else ''}")
     return lines

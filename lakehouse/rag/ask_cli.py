@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 
@@ -31,12 +32,12 @@ def run_ask(settings: Settings, question: str, output: str = "text") -> int:
     ensure_chroma_server(settings, out=lambda line: print(line, file=sys.stderr))
     body = ask_server(settings, {"question": question}, path="/ask")
     if output == "json":
-        keep = ("question", "answer", "passages")
+        keep = ("question", "answer", "figures", "passages")
         print(json.dumps({key: body[key] for key in keep}, ensure_ascii=False, indent=2))
         return 0
     for line in format_answer(body):
         print(line)
-    print(f"\n({body['elapsed_ms']:.0f} ms)")
+    print(f"\n({number(body['elapsed_ms'])} ms)")
     return 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.core.faults import fault_point
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 from lakehouse.rag.doc_passages import DocumentError, dbt_passages, document_files, document_passages
@@ -85,20 +86,16 @@ def sync_group(
     moved = [pid for pid in wanted if pid in existing and existing[pid] != wanted[pid][1]]
     for start in range(0, len(stale), BATCH):
         collection.delete(ids=stale[start : start + BATCH])
-    started = time.monotonic()
+    vectors = _embed_unique([wanted[p][2] for p in new], embedder, group, out)
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
         collection.add(
             ids=batch,
             documents=[wanted[p][0] for p in batch],
             metadatas=[wanted[p][1] for p in batch],
-            embeddings=embedder([wanted[p][2] for p in batch]),
+            embeddings=[vectors[wanted[p][2]] for p in batch],
         )
         fault_point("rag-batch-added")
-        done = start + len(batch)
-        if out and len(new) > BATCH:
-            rate = done / max(time.monotonic() - started, 1e-6)
-            out(f"  {group} : {done}/{len(new)} passages vectorisés ({rate:.0f}/s)")
     for start in range(0, len(moved), BATCH):
         batch = moved[start : start + BATCH]
         collection.update(ids=batch, metadatas=[wanted[p][1] for p in batch])
@@ -106,6 +103,22 @@ def sync_group(
     report.deleted += len(stale)
     report.updated += len(moved)
     report.changed_groups.append(group)
+
+
+def _embed_unique(texts: list[str], embedder: Any, group: str, out: Reporter | None) -> dict[str, Any]:
+    """Each distinct text embedded once (the passages of one key share their search text: see
+    `gold_passages.search_key`); with `out`, a progress line per batch when there are several."""
+    unique = list(dict.fromkeys(texts))
+    vectors: dict[str, Any] = {}
+    started = time.monotonic()
+    for start in range(0, len(unique), BATCH):
+        batch = unique[start : start + BATCH]
+        vectors.update(zip(batch, embedder(batch), strict=True))
+        done = start + len(batch)
+        if out and len(unique) > BATCH:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            out(f"  {group} : {done}/{len(unique)} textes vectorisés ({number(rate)}/s)")
+    return vectors
 
 
 def _group_values(collection: Any, group: str, key: str) -> set:

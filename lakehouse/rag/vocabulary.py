@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from lakehouse.core.numbers import number
 
 # The eight member states (seed dbt/seeds/pays_uemoa.csv), with the other ways a question names them.
 COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -83,15 +85,8 @@ def quarter_label(year: int, quarter: int) -> str:
 
 
 def french_number(value: object) -> str:
-    """A gold value as published: 2 decimals, half up, decimal comma, a space every 3 digits."""
-    amount = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    whole, _, cents = f"{abs(amount):.2f}".partition(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    return f"{sign}{' '.join(groups)},{cents}"
+    """A gold value as published: 2 decimals, half up, decimal comma, thousands apart (`core.numbers`)."""
+    return number(Decimal(str(value)), 2)
 
 
 def find_countries(question: str) -> tuple[list[str], list[str]]:

@@ -1,11 +1,16 @@
 """`make changes TABLE=ns.t FROM=<snapshot|time>`: the rows a table gained, lost or changed since then.
 
-Built on Iceberg's changelog view (`create_changelog_view`) over the table's main history after `FROM`
-(a snapshot id, excluded, or a UTC time) up to its current snapshot (or `TO`). With the table's
-identifier columns, a row deleted and inserted again with other values in the same commit is an update,
-shown with its pre-image and post-image (the columns that changed); rows rewritten unchanged (a
-rebuilt table, a compaction) are not changes. A revised vintage in `silver.dim_uemoa_indicators` thus
-appears as the updates of the revised quarters.
+The table as it was at `FROM` is compared with the table as it is now (or at `TO`): both read by time
+travel, rows matched on the table's identifier columns. A key only after is an insert, only before a
+delete, on both sides with other values an update, shown with its pre-image and post-image (the
+columns that changed). Rows rewritten unchanged (a rebuilt table, a compaction, a `CREATE OR REPLACE`
+by dbt) are not changes: an identical rebuild shows 0. A revised vintage in
+`silver.dim_uemoa_indicators` thus appears as the updates of the revised quarters.
+
+`FROM` (and `TO`) is any snapshot that `make snapshots` lists for the table — a state main went through,
+even when a rebuild replaced the table since (its lineage then starts again) — or a UTC time (the state
+main had then). A snapshot id the table does not know is explained: expired, only on another branch
+(an audit branch), or a snapshot of another table.
 
 Identifier columns: `KEY=col1,col2`, else those the table declares (Iceberg identifier fields), else the
 unique key of the dbt model (`KNOWN_KEYS`).
@@ -20,7 +25,6 @@ from lakehouse.core.errors import LakehouseError
 from lakehouse.core.instants import parse_utc_instant
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
-from lakehouse_spark.maintenance import call_procedure
 from lakehouse_spark.table_stats import check_table, qualified
 
 KNOWN_KEYS = {
@@ -29,8 +33,6 @@ KNOWN_KEYS = {
     "silver.dim_uemoa_indicators": ("pays", "annee", "trimestre"),
     "silver.rejected_uemoa_indicators": ("pays", "annee", "trimestre"),
 }
-CHANGE_COLUMNS = ("_change_type", "_change_ordinal", "_commit_snapshot_id")
-VIEW = "lakehouse_changes"
 
 
 class ChangeFeedError(LakehouseError):
@@ -40,7 +42,7 @@ class ChangeFeedError(LakehouseError):
 @dataclass
 class Change:
     kind: str  # "insert" | "delete" | "update"
-    snapshot_id: int
+    snapshot_id: int  # the state compared with FROM (TO, or the current snapshot)
     key: dict
     before: dict | None = None
     after: dict | None = None
@@ -57,16 +59,18 @@ class ChangeFeed:
     key: tuple[str, ...]
     start: str  # what FROM meant, for the heading
     changes: list[Change] = field(default_factory=list)
+    first: int | None = None  # the snapshot FROM resolved to (None: the table had no data yet)
+    last: int | None = None  # the snapshot compared with it
 
     def count(self, kind: str) -> int:
         return sum(1 for change in self.changes if change.kind == kind)
 
 
 def parse_bound(text: str, name: str) -> tuple[str, str]:
-    """(Iceberg changelog option, value) for FROM or TO: a snapshot id or a UTC time."""
+    """("snapshot", id) or ("time", epoch milliseconds) for FROM or TO; ChangeFeedError when unreadable."""
     text = text.strip()
     if text.isdigit():
-        return ("start-snapshot-id" if name == "FROM" else "end-snapshot-id"), text
+        return "snapshot", text
     try:
         at: datetime = parse_utc_instant(text)
     except ValueError:
@@ -74,8 +78,7 @@ def parse_bound(text: str, name: str) -> tuple[str, str]:
             f"{name}={text!r} : ni un identifiant de snapshot (`make snapshots TABLE=...` les liste) ni un instant "
             "UTC comme '2026-11-23 10:00:00'"
         ) from None
-    option = "start-timestamp" if name == "FROM" else "end-timestamp"
-    return option, str(int(at.timestamp() * 1000))
+    return "time", str(int(at.timestamp() * 1000))
 
 
 def identifier_columns(settings: Settings, identifier: str, key: str | None) -> tuple[str, ...]:
@@ -102,90 +105,101 @@ def _declared_identifiers(settings: Settings, identifier: str) -> tuple[str, ...
     return tuple(schema.find_column_name(field_id) for field_id in schema.identifier_field_ids)
 
 
+def resolve_bound(spark, settings: Settings, identifier: str, text: str, name: str) -> int | None:
+    """The snapshot FROM or TO names: an id main went through, or main's state at a UTC time (None when
+    the table had no data yet then). ChangeFeedError, saying why, for an id it cannot be."""
+    kind, value = parse_bound(text, name)
+    table = qualified(spark, identifier)
+    main_states = spark.sql(
+        f"SELECT snapshot_id, unix_millis(made_current_at) AS at FROM {table}.history ORDER BY made_current_at"
+    ).collect()
+    if kind == "time":
+        before = [row.snapshot_id for row in main_states if row.at <= int(value)]
+        return before[-1] if before else None
+    snapshot_id = int(value)
+    if snapshot_id in {row.snapshot_id for row in main_states}:
+        return snapshot_id
+    hint = f"`make snapshots TABLE={identifier}` liste ceux que main a eus"
+    known = {row.snapshot_id for row in spark.sql(f"SELECT snapshot_id FROM {table}.snapshots").collect()}
+    if snapshot_id in known:
+        raise ChangeFeedError(
+            f"{name}={snapshot_id} : ce snapshot de {identifier} n'a jamais été l'état de main (il est sur une "
+            f"autre branche, par exemple une branche d'audit non publiée) ; {hint}"
+        )
+    owner = _table_holding(settings, snapshot_id)
+    if owner:
+        raise ChangeFeedError(
+            f"{name}={snapshot_id} est un snapshot de {owner}, pas de {identifier} : "
+            f"`make changes TABLE={owner} FROM={snapshot_id}`, ou {hint}"
+        )
+    raise ChangeFeedError(
+        f"{name}={snapshot_id} : {identifier} n'a pas ou plus ce snapshot (inconnu, ou expiré par la "
+        f"maintenance : expire-snapshots) ; {hint}"
+    )
+
+
+def _table_holding(settings: Settings, snapshot_id: int) -> str | None:
+    """The table of the catalog that has this snapshot, if any (to explain a FROM given to the wrong table)."""
+    from lakehouse.core.clients import iceberg_catalog
+
+    try:
+        catalog = iceberg_catalog(settings)
+        for (namespace,) in catalog.list_namespaces():
+            for identifier in catalog.list_tables(namespace):
+                if catalog.load_table(identifier).snapshot_by_id(snapshot_id) is not None:
+                    return ".".join(identifier)
+    except Exception:  # the catalog cannot say: the plain message stands
+        return None
+    return None
+
+
 def read_changes(
     spark, settings: Settings, identifier: str, start: str, end: str | None = None, key: str | None = None
 ) -> ChangeFeed:
-    """The changes of `identifier` after `start` (and up to `end`), grouped into inserts, deletes and updates."""
+    """The changes of `identifier` between `start` and `end` (default: now), as inserts, deletes and updates."""
     check_table(spark, identifier)
     keys = identifier_columns(settings, identifier, key)
-    columns = spark.table(qualified(spark, identifier)).columns
+    table = qualified(spark, identifier)
+    columns = spark.table(table).columns
     missing = [k for k in keys if k not in columns]
     if missing:
         raise ChangeFeedError(f"{identifier} n'a pas la colonne {missing[0]} (colonnes : {', '.join(columns[:20])})")
-    feed = ChangeFeed(identifier, keys, start)
-    if start.strip().isdigit() and _nothing_after(spark, identifier, int(start)):
+    first = resolve_bound(spark, settings, identifier, start, "FROM")
+    last = resolve_bound(spark, settings, identifier, end, "TO") if end else _current(spark, table)
+    feed = ChangeFeed(identifier, keys, start, first=first, last=last)
+    if first == last or last is None:
         return feed
-    options = [parse_bound(start, "FROM")]
-    if end:
-        options.append(parse_bound(end, "TO"))
-    rendered = ", ".join(f"'{name}', '{value}'" for name, value in options)
-    key_array = ", ".join(f"'{k}'" for k in keys)
+    after = spark.read.option("snapshot-id", str(last)).table(table)
+    if first is None:
+        before = after.limit(0)
+    else:
+        before = spark.read.option("snapshot-id", str(first)).table(table)
+    common = [c for c in after.columns if c in before.columns]
     try:
-        call_procedure(
-            spark,
-            "create_changelog_view",
-            f"table => '{identifier}', options => map({rendered}), changelog_view => '{VIEW}', "
-            f"identifier_columns => array({key_array}), compute_updates => true",
-        )
-        rows = spark.sql(f"SELECT * FROM {VIEW} ORDER BY _change_ordinal, {', '.join(keys)}, _change_type").collect()
+        gone = [row.asDict() for row in before.select(common).exceptAll(after.select(common)).collect()]
+        came = [row.asDict() for row in after.select(common).exceptAll(before.select(common)).collect()]
     except Exception as error:
-        raise ChangeFeedError(_explain(error, identifier, start)) from None
-    updates: dict[tuple, Change] = {}  # the two images of an update, whichever comes first
-    for row in rows:
-        record = row.asDict()
-        kind, snapshot = record["_change_type"], record["_commit_snapshot_id"]
-        values = {c: v for c, v in record.items() if c not in CHANGE_COLUMNS}
-        key_values = {k: values[k] for k in keys}
-        if kind in ("UPDATE_BEFORE", "UPDATE_AFTER"):
-            change = updates.get((snapshot, *key_values.values()))
-            if change is None:
-                change = updates[(snapshot, *key_values.values())] = Change("update", snapshot, key_values)
-                feed.changes.append(change)
-            if kind == "UPDATE_BEFORE":
-                change.before = values
-            else:
-                change.after = values
-        elif kind == "INSERT":
-            feed.changes.append(Change("insert", snapshot, key_values, None, values))
-        elif kind == "DELETE":
-            feed.changes.append(Change("delete", snapshot, key_values, values, None))
+        from lakehouse.core.errors import first_line
+
+        raise ChangeFeedError(f"{identifier} : comparaison des deux états impossible ({first_line(error)})") from None
+    old = {tuple(row[k] for k in keys): row for row in gone}
+    for row in sorted(came, key=lambda r: _order(r, keys)):
+        key_values = {k: row[k] for k in keys}
+        previous = old.pop(tuple(key_values.values()), None)
+        kind = "insert" if previous is None else "update"
+        feed.changes.append(Change(kind, last, key_values, previous, row))
+    for row in sorted(old.values(), key=lambda r: _order(r, keys)):
+        feed.changes.append(Change("delete", last, {k: row[k] for k in keys}, row, None))
     return feed
 
 
-def _nothing_after(spark, identifier: str, snapshot_id: int) -> bool:
-    """True when `snapshot_id` is the current snapshot (no change after it); ChangeFeedError when it is not
-    in the table's current lineage (unknown, expired, or on another branch)."""
-    table = qualified(spark, identifier)
-    lineage = [
-        row.snapshot_id
-        for row in spark.sql(
-            f"SELECT snapshot_id FROM {table}.history WHERE is_current_ancestor ORDER BY made_current_at"
-        ).collect()
-    ]
-    if snapshot_id not in lineage:
-        raise ChangeFeedError(
-            f"{identifier} : le snapshot {snapshot_id} n'existe pas ou plus dans l'historique de main (inconnu, "
-            "expiré par la maintenance, ou sur une autre branche) ; "
-            f"`make snapshots TABLE={identifier}` liste ceux qui restent"
-        )
-    return lineage[-1] == snapshot_id
+def _order(row: dict, keys: tuple[str, ...]) -> tuple:
+    return tuple((row[k] is None, str(row[k]) if not isinstance(row[k], int | float) else row[k]) for k in keys)
 
 
-def _explain(error: Exception, identifier: str, start: str) -> str:
-    from lakehouse.core.errors import first_line
-
-    text = first_line(error)
-    if "Cannot find snapshot" in text or "not found" in text.lower() and start.isdigit():
-        return (
-            f"{identifier} : le snapshot {start} n'existe pas ou plus (expiré par la maintenance) ; "
-            f"`make snapshots TABLE={identifier}` liste ceux qui restent"
-        )
-    if "delete files" in text.lower():
-        return (
-            f"{identifier} : la période contient des fichiers de suppression (merge-on-read), que la vue de "
-            "changements d'Iceberg ne lit pas ; prenez un FROM postérieur à la dernière compaction"
-        )
-    return f"{identifier} : vue des changements illisible ({text})"
+def _current(spark, table: str) -> int | None:
+    rows = spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()
+    return rows[0].snapshot_id if rows else None
 
 
 def _value(value: object) -> str:
@@ -193,8 +207,9 @@ def _value(value: object) -> str:
 
 
 def print_changes(feed: ChangeFeed, out: Reporter = print, limit: int = 50) -> None:
+    since = f"snapshot {feed.first}" if feed.first is not None else "aucune donnée"
     out(
-        f"{feed.table} depuis {feed.start} (identifiant : {', '.join(feed.key)}) : "
+        f"{feed.table} depuis {feed.start} ({since} → snapshot {feed.last}, identifiant : {', '.join(feed.key)}) : "
         f"{feed.count('insert')} insertion(s), {feed.count('delete')} suppression(s), "
         f"{feed.count('update')} mise(s) à jour"
     )
@@ -202,9 +217,9 @@ def print_changes(feed: ChangeFeed, out: Reporter = print, limit: int = 50) -> N
         key = ", ".join(f"{k}={_value(v)}" for k, v in change.key.items())
         if change.kind == "update":
             moved = "; ".join(f"{c} : {_value(a)} → {_value(b)}" for c, (a, b) in change.changed_columns().items())
-            out(f"  ~ [{change.snapshot_id}] {key} — {moved}")
+            out(f"  ~ {key} — {moved}")
         else:
             mark = "+" if change.kind == "insert" else "-"
-            out(f"  {mark} [{change.snapshot_id}] {key}")
+            out(f"  {mark} {key}")
     if len(feed.changes) > limit:
         out(f"  … et {len(feed.changes) - limit} autre(s) (LIMIT={len(feed.changes)} pour tout voir)")

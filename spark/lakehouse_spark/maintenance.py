@@ -21,6 +21,7 @@ from lakehouse.core.clients import s3_client
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.faults import fault_point
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
+from lakehouse.core.numbers import seconds
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse_spark.maintenance_due import ALL_JOBS, ORPHAN_JOB, record_maintained
@@ -236,7 +237,7 @@ def maintain_table(
             job_started = time.monotonic()
             detail = _JOB_FUNCTIONS[job](spark, identifier, policy, context, report)
             report.details[job] = detail
-            out(f"  {job:<18} {detail} ({time.monotonic() - job_started:.1f} s)")
+            out(f"  {job:<18} {detail} ({seconds(time.monotonic() - job_started)})")
             for path in report.orphans[:_ORPHANS_SHOWN] if job == "remove-orphans" else []:
                 out(f"      {path}")
             if job == "remove-orphans" and len(report.orphans) > _ORPHANS_SHOWN:
@@ -246,7 +247,7 @@ def maintain_table(
         out(f"  ÉCHEC : {report.failure}")
     report.after = policy_stats(spark, identifier, policy)
     report.seconds = time.monotonic() - started
-    out(f"{identifier} — après : {report.after.line()} ({report.seconds:.1f} s)")
+    out(f"{identifier} — après : {report.after.line()} ({seconds(report.seconds)})")
     return report
 
 

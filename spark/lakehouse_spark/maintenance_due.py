@@ -13,9 +13,13 @@ fingerprint of the table's policy. This is a metadata commit; it creates no snap
 - the last orphan check is less than `orphan_min_age_hours` old. A file orphaned since then (by a failed
   write) cannot be removed before it reaches that age anyway.
 
-A table never maintained, or whose property is unreadable, is due for every job; so is a table whose last
-orphan check is older than the window. Otherwise, when its snapshot or its policy changed or snapshots can
-expire, its manifests are read (`pending_jobs`) and the table is due only for the jobs that have work:
+A table never maintained, or whose property is unreadable, is due for every job once it is older than
+`orphan_min_age_hours`; so is a table whose last orphan check is older than the window. A younger table
+never maintained (a new lake's first runs) is looked at like a changed one, from its manifests: none of
+its files can be old enough for the orphan search to remove it (files its location held before the table
+was created, left by a dropped table, wait until the table itself has that age). Otherwise, when its
+snapshot or its policy changed or snapshots can expire, its manifests are read (`pending_jobs`) and the
+table is due only for the jobs that have work:
 - compact: a partition holds at least `min_input_files` data files under 75 % of the target size (the
   files rewrite_data_files would rewrite, the rule of the compact job itself);
 - rewrite-manifests (when the policy enables it): after a compaction, or once the table has
@@ -106,7 +110,7 @@ def decide(table: Any, identifier: str, policy: TablePolicy, now: datetime) -> D
         fingerprint = last["policy"]
         orphans_at = datetime.fromisoformat(last.get("orphans_at", last["at"]))
     except (TypeError, KeyError, ValueError):
-        return Decision(identifier, True, "jamais maintenue par make maintain", ALL_JOBS)
+        return _never_maintained(table, identifier, policy, now)
     orphans_due = orphans_at + timedelta(hours=policy.orphan_min_age_hours)
     changes = []
     current = table.current_snapshot()
@@ -139,6 +143,28 @@ def decide(table: Any, identifier: str, policy: TablePolicy, now: datetime) -> D
     )
 
 
+def created_at(table: Any) -> datetime:
+    """When the table was created: its oldest metadata log entry or snapshot."""
+    stamps = [entry.timestamp_ms for entry in table.metadata.metadata_log]
+    stamps += [snapshot.timestamp_ms for snapshot in table.snapshots()]
+    return _instant(min([*stamps, table.metadata.last_updated_ms]))
+
+
+def _never_maintained(table: Any, identifier: str, policy: TablePolicy, now: datetime) -> Decision:
+    orphans_due = created_at(table) + timedelta(hours=policy.orphan_min_age_hours)
+    if now >= orphans_due:
+        return Decision(identifier, True, "jamais maintenue par make maintain", ALL_JOBS)
+    young = (
+        f"jamais maintenue, créée il y a moins de {policy.orphan_min_age_hours} h : aucun fichier ne peut être "
+        f"orphelin avant le {orphans_due:%Y-%m-%d %H:%M} UTC"
+    )
+    jobs, checked = pending_jobs(table, policy, now)
+    if not jobs:
+        return Decision(identifier, False, f"{young} ; rien à faire : {checked}")
+    why = "; ".join(f"{job} : {reason}" for job, reason in jobs.items())
+    return Decision(identifier, True, f"{young} — {why}", tuple(job for job in ALL_JOBS if job in jobs))
+
+
 def maintenance_due(settings: Settings, policy: MaintenancePolicy, now: datetime) -> list[Decision]:
     """One decision per table of the maintained namespaces (those that exist), sorted by identifier."""
     catalog = iceberg_catalog(settings)
@@ -167,7 +193,8 @@ def record_maintained(
             previous = json.loads(table.properties.get(PROPERTY, "null"))
             orphans_at = previous.get("orphans_at", previous["at"])
         except (TypeError, KeyError, ValueError, AttributeError):
-            return  # no orphan check on record: the next run checks, and records then
+            # never checked: its creation stands for the last check (no file of it can be older)
+            orphans_at = created_at(table).isoformat(timespec="seconds")
     value = {
         "snapshot_id": current.snapshot_id if current else None,
         "at": at,

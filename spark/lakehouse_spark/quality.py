@@ -24,6 +24,7 @@ from typing import Any
 from lakehouse.core.branches import ref_snapshot
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.numbers import number, seconds
 from lakehouse.core.reporting import Reporter, silent
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 from lakehouse.core.snapshot_lineage import same_rows_as
@@ -223,7 +224,7 @@ def run_suites(
             failed = sum(1 for o in found if not o.success)
             out(
                 f"{spec.table}{' @' + table_branch if table_branch else ''} : {len(found) - failed}/{len(found)} "
-                f"attentes satisfaites ({(datetime.now(UTC) - started).total_seconds():.1f} s)"
+                f"attentes satisfaites ({seconds((datetime.now(UTC) - started).total_seconds())})"
             )
     finally:
         # GX persists each batch; Spark would then answer later reads of the same table (even
@@ -285,7 +286,7 @@ def _observed(result: dict, item: Any) -> str:
         count = result.get("unexpected_count") or 0
         text = f"{count} valeur(s) inattendue(s)"
         if result.get("unexpected_percent") is not None:
-            text += f" ({result['unexpected_percent']:.2f} %)"
+            text += f" ({number(result['unexpected_percent'], 2)} %)"
         values = result.get("partial_unexpected_list") or []
         if values and count:
             text += " : " + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:SAMPLE_SIZE])

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.instants import parse_utc_instant
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse_spark.maintenance import call_procedure
 from lakehouse_spark.table_stats import check_table, qualified
@@ -40,8 +41,8 @@ class Snapshot:
 
     def line(self) -> str:
         marker = "*" if self.is_current else ("·" if self.is_current_ancestor else " ")
-        records = "-" if self.records is None else f"{self.records:,}"
-        files = "-" if self.data_files is None else f"{self.data_files:,}"
+        records = "-" if self.records is None else number(self.records)
+        files = "-" if self.data_files is None else number(self.data_files)
         return (
             f"{marker} {self.snapshot_id:<20} {self.made_current_at:%Y-%m-%d %H:%M:%S}  {self.operation:<10}"
             f" {records:>12} lignes {files:>7} fichiers"
@@ -149,7 +150,10 @@ def rollback(
         out("  déjà l'état courant : rien à faire")
         return target
     if current.records is not None and target.records is not None:
-        out(f"  lignes : {current.records:,} → {target.records:,} ({target.records - current.records:+,})")
+        out(
+            f"  lignes : {number(current.records)} → {number(target.records)} "
+            f"({'+' if target.records >= current.records else ''}{number(target.records - current.records)})"
+        )
     call_procedure(spark, "rollback_to_snapshot", f"table => '{identifier}', snapshot_id => {target.snapshot_id}")
     catalog = spark.conf.get("spark.sql.defaultCatalog")
     out(f"  fait. Pour annuler : CALL {catalog}.system.set_current_snapshot('{identifier}', {current.snapshot_id})")

@@ -39,6 +39,7 @@ from lakehouse.core import branches
 from lakehouse.core.clients import iceberg_catalog, s3_client, s3_filesystem
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.faults import SimulatedCrash, fault_point
+from lakehouse.core.numbers import number, seconds
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse.core.streams import load_streams, selected_streams
@@ -84,9 +85,10 @@ class StreamResult:
     widened_columns: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        rate = f", {self.rows / self.seconds:,.0f} lignes/s" if self.seconds and self.rows else ""
+        rate = f", {number(self.rows / self.seconds)} lignes/s" if self.seconds and self.rows else ""
         parts = [
-            f"{self.stream}: {self.files} fichiers, {self.rows} lignes enregistrés en {self.seconds:.1f} s{rate}",
+            f"{self.stream}: {number(self.files)} fichiers, {number(self.rows)} lignes enregistrés en "
+            f"{seconds(self.seconds)}{rate}",
             f"{self.already_registered} déjà enregistrés",
         ]
         if self.still_quarantined:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy, load_policy
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse_spark.maintenance import Context, MaintenanceFailed, describe_failure, find_orphans, policy_stats
@@ -67,7 +68,7 @@ def table_health(
         age = (
             "-"
             if stats.oldest_snapshot_at is None
-            else f"{(now - stats.oldest_snapshot_at).total_seconds() / 3600:.1f} h"
+            else f"{number((now - stats.oldest_snapshot_at).total_seconds() / 3600, 1)} h"
         )
         out(f"{identifier}")
         out(
@@ -75,7 +76,7 @@ def table_health(
             f"{human_bytes(stats.data_bytes)}, moyenne {human_bytes(stats.average_file_bytes)}, "
             f"{stats.small_files} petits (< {table_policy.small_file_mb} Mo), "
             f"{stats.delete_files} fichiers de suppression, "
-            f"{stats.manifests} manifestes, {stats.records:,} lignes"
+            f"{stats.manifests} manifestes, {number(stats.records)} lignes"
         )
         out(f"  maintain ferait : {'; '.join(actions)}")
         results.append((stats, actions))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.numbers import number
 
 
 class UnknownTable(LakehouseError):
@@ -36,7 +37,7 @@ class TableStats:
 
     def line(self) -> str:
         return (
-            f"{self.data_files} fichiers, {human_bytes(self.data_bytes)}, {self.records:,} lignes, "
+            f"{self.data_files} fichiers, {human_bytes(self.data_bytes)}, {number(self.records)} lignes, "
             f"{self.snapshots} snapshots, {self.manifests} manifestes"
         )
 
@@ -44,7 +45,7 @@ class TableStats:
 def human_bytes(count: float) -> str:
     for unit in ("o", "Ko", "Mo", "Go"):
         if abs(count) < 1024 or unit == "Go":
-            return f"{count:.0f} {unit}" if unit == "o" else f"{count:.1f} {unit}"
+            return f"{number(count)} {unit}" if unit == "o" else f"{number(count, 1)} {unit}"
         count /= 1024
     raise AssertionError("unreachable")
 

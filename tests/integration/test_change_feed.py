@@ -1,15 +1,18 @@
-"""`make changes`: Iceberg's changelog of silver, on the real test stack.
+"""`make changes`: what silver gained, lost or changed, on the real test stack.
 
 The lake is built as a user's would be: the first vintage landed, registered and built (dbt, audited);
 then the daily run brings the revised vintage and three users who changed their email. The change feed
 from the first build's snapshot must show exactly that: the revised quarters of `dim_uemoa_indicators`
 as updates (pre-image = first vintage, post-image = revised values), and the three users of `stg_users`
-as updates from their old email to the new one.
+as updates from their old email to the new one. Then the table is rebuilt identically, as dbt does
+(`CREATE OR REPLACE`): 0 changes since the state before, and every snapshot `make snapshots` lists is
+still accepted as FROM.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,6 +20,7 @@ from lakehouse import pipeline
 from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_dev.dataset import iso_utc, revised_keys
 from lakehouse_spark.change_feed import ChangeFeedError, read_changes
+from lakehouse_spark.recovery import history
 from tests.cli_runner import run_cli
 from tests.private_lake import private_lake
 
@@ -88,5 +92,28 @@ def test_make_changes_prints_them_and_refuses_a_bad_start_in_french(two_builds, 
     assert "autre(s) (LIMIT=" in shown.stdout
     garbage = run_cli("changes", "--table", DIM, "--from", "hier")
     assert garbage.returncode == 1 and "ni un identifiant de snapshot" in garbage.stderr
-    with pytest.raises(ChangeFeedError, match="n'existe pas ou plus"):
+    with pytest.raises(ChangeFeedError, match="n'a pas ou plus ce snapshot"):
         read_changes(spark, settings, DIM, "1234567")
+    wrong_table = run_cli("changes", "--table", "silver.nope", "--from", str(first[DIM]))
+    assert wrong_table.returncode == 1 and "table inconnue : silver.nope" in wrong_table.stderr
+    assert "WARN" not in wrong_table.stderr + wrong_table.stdout  # refused before Spark starts
+
+
+def test_an_identical_rebuild_shows_no_change_and_every_listed_snapshot_is_accepted(two_builds, spark):
+    settings, first = two_builds
+    before_rebuild = _current(spark, DIM)
+    time.sleep(1.2)
+    moment = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    time.sleep(1.2)
+    spark.sql(f"CREATE OR REPLACE TABLE lakehouse.{DIM} USING iceberg AS SELECT * FROM lakehouse.{DIM}")  # as dbt does
+    assert _current(spark, DIM) != before_rebuild
+    assert read_changes(spark, settings, DIM, str(before_rebuild)).changes == []
+    assert read_changes(spark, settings, DIM, moment).changes == []
+    # the first build's state is no longer an ancestor of main (the table was replaced): still a FROM
+    assert read_changes(spark, settings, DIM, str(first[DIM])).count("update") == len(revised_keys())
+    listed = history(spark, DIM)
+    assert first[DIM] in {s.snapshot_id for s in listed} and len(listed) >= 3
+    for state in listed:
+        read_changes(spark, settings, DIM, str(state.snapshot_id))  # none refused
+    with pytest.raises(ChangeFeedError, match=f"est un snapshot de {USERS}, pas de {DIM}"):
+        read_changes(spark, settings, DIM, str(first[USERS]))

@@ -89,6 +89,7 @@ def built(running_stack, spark, tmp_path_factory):
                 *select,
                 "--no-use-colors",
                 timeout=900,
+                FORCE="1",  # straight to main, outside the audit: this module tests dbt itself
                 LAKEHOUSE_LANDING_BUCKET=settings.landing_bucket,
                 LAKEHOUSE_BRONZE_NAMESPACE=settings.get("BRONZE_NAMESPACE"),
             )

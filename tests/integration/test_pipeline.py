@@ -44,6 +44,16 @@ def _every_snapshot(settings) -> dict[str, list[int]]:
     }
 
 
+ENGLISH_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d,])")  # « 1,135 », « 20,000 »
+DECIMAL_POINT = re.compile(r"(?<![\w.])\d+\.\d+ ?(?:s|ms|%|Mo|Go|Ko|o|j|h|enr\./s|lignes/s)(?!\w)")  # « 16.4 s »
+
+
+def assert_french_numbers(output: str) -> None:
+    """Every figure a user reads is French: no « 1,135 » (a French reader reads 1.135) and no « 16.4 s »."""
+    for line in output.splitlines():
+        assert not ENGLISH_THOUSANDS.search(line) and not DECIMAL_POINT.search(line), line
+
+
 def _column(settings, identifier: str, column: str) -> list:
     table = iceberg_catalog(settings).load_table(identifier)
     return table.scan(selected_fields=(column,)).to_arrow()[column].to_pylist()
@@ -58,6 +68,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
         assert any(line.startswith(f"[{index}/{total}] {step.name}: OK en ") for line in lines), final.output()
     assert any(line.startswith("Résumé") for line in lines)
     assert any("lakehouse.gold.gold_mart_uemoa_convergence" in line for line in lines), final.output()
+    assert_french_numbers(final.output())
     _check_the_run_report(settings, env_file, final.output())
 
     # Run again with nothing new: nothing is built, maintained or written. A developer's DBT_TARGET=dev does
@@ -75,7 +86,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
     assert any("dbt-build: OK" in line and "rien à construire" in line for line in again.output().splitlines())
     assert any("maintain: OK" in line and "sans Spark" in line for line in again.output().splitlines())
     summary = [line for line in again.output().splitlines() if "lakehouse.bronze.rt_summary" in line]
-    assert summary and "1,234 lignes" in summary[0], again.output()
+    assert summary and "1\u202f234 lignes" in summary[0], again.output()  # French: narrow no-break space
     assert _every_snapshot(settings) == before
     namespaces = {namespace for (namespace,) in iceberg_catalog(settings).list_namespaces()}
     assert not {"dev_silver", "dev_gold"} & namespaces

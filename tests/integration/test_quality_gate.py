@@ -87,6 +87,29 @@ def test_a_clean_build_is_published_and_its_results_recorded(lake, spark):
     assert {row[0] for row in results} == {"silver", "gold"}
     assert all(row[1] > 0 and row[2] == 0 for row in results), results
     assert (lake.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    # make audit-report: each table at the snapshot this audit published; a manifest rewrite since keeps
+    # the data, a write outside the audit is flagged and never shown as checked
+    table = "gold.gold_mart_uemoa_union_aggregates"
+    published = mains(lake)[table]
+    assert all("celui que cet audit a publié" in line for line in report_lines(lake)[2:]), report_lines(lake)
+    spark.sql(f"CALL lakehouse.system.rewrite_manifests('{table}')")
+    assert mains(lake)[table] != published
+    [line] = [line for line in report_lines(lake) if table in line]
+    assert f"mêmes données que le snapshot {published}" in line, line
+    spark.sql(f"INSERT INTO lakehouse.{table} SELECT * FROM lakehouse.{table} LIMIT 1")
+    try:
+        report = report_lines(lake)
+        [line] = [line for line in report if table in line]
+        assert "NON AUDITÉ" in line and f"publié par cet audit : snapshot {published}" in line, line
+        assert any(line.startswith("  ATTENTION : 1 table(s) ont changé sur main après cet audit") for line in report)
+    finally:
+        spark.sql(f"CALL lakehouse.system.rollback_to_snapshot('{table}', {published})")
+
+
+def report_lines(settings) -> list[str]:
+    lines: list[str] = []
+    publication.audit_report(settings, out=lines.append)
+    return lines
 
 
 def test_an_out_of_range_row_stops_publication_and_main_is_untouched(lake, spark):

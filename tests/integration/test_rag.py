@@ -120,9 +120,15 @@ def test_ask_gives_the_gold_figure_with_its_table_and_snapshot(rag_lake, embedde
         "Le Niger a-t-il respecté le critère d'inflation en 2022 ?", lake, _collection(rag_lake, embedder)
     )
     [figure] = body["figures"]
-    assert figure["value"].startswith(f"{french_number(row['inflation_moyenne_pct'])} %")
-    assert ("critère respecté" if row["critere_inflation_respecte"] else "critère non respecté") in figure["value"]
-    assert (figure["table"], figure["snapshot_id"]) == (CONVERGENCE, snapshot)
+    assert figure["texte"].startswith(f"{french_number(row['inflation_moyenne_pct'])} %")
+    assert ("critère respecté" if row["critere_inflation_respecte"] else "critère non respecté") in figure["texte"]
+    assert (figure["table"], figure["snapshot"]) == (CONVERGENCE, snapshot)
+    # the figure's parts are fields a program reads (make ask FORMAT=json)
+    assert (figure["pays"], figure["annee"], figure["trimestre"]) == ("NER", 2022, None)
+    assert (figure["colonne"], figure["unite"]) == ("inflation_moyenne_pct", "%")
+    assert figure["valeur"] == float(round(row["inflation_moyenne_pct"], 2))
+    scores = [passage["score"] for passage in body["passages"]]
+    assert scores == sorted(scores, reverse=True)
     top = body["passages"][0]
     assert top["metadata"]["source"] == CONVERGENCE and top["metadata"]["pays"] == "NER"
     assert top["metadata"]["annee"] == 2022 and f"snapshot {snapshot}" in top["source"]
@@ -130,6 +136,8 @@ def test_ask_gives_the_gold_figure_with_its_table_and_snapshot(rag_lake, embedde
     outside = answer_question("Quelle est l'inflation du Ghana en 1990 ?", lake, _collection(rag_lake, embedder))
     assert outside["figures"] == []
     assert "Le lac ne couvre pas Ghana" in outside["answer"] and "l'année 1990" in outside["answer"]
+    # no row of another country passed off as an answer about Ghana
+    assert not [p for p in outside["passages"] if p["metadata"]["kind"] in ("gold", "silver")], outside["passages"]
 
 
 def test_make_ask_prints_the_answer_and_json(rag_lake, embedder):
@@ -142,7 +150,10 @@ def test_make_ask_prints_the_answer_and_json(rag_lake, embedder):
         result = run_cli("ask", "croissance du senegal au troisieme trimestre 2023", "--format", "json", **keys)
         assert result.returncode == 0, result.stderr
         body = json.loads(result.stdout)
-        assert set(body) == {"question", "answer", "passages"}
+        assert set(body) == {"question", "answer", "figures", "passages"}
+        growth = [f for f in body["figures"] if f["colonne"] == "pib_reel_yoy_pct"]
+        assert [(f["pays"], f["annee"], f["trimestre"], f["unite"]) for f in growth] == [("SEN", 2023, 3, "%")]
+        assert isinstance(growth[0]["valeur"], float) and growth[0]["snapshot"].isdigit()
         assert {"text", "source", "metadata", "score"} <= set(body["passages"][0])
         assert body["passages"][0]["metadata"]["pays"] == "SEN"
         empty = run_cli("ask", "", **keys)

@@ -86,3 +86,37 @@ def test_reconcile_without_a_catalog_says_so_in_one_line(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
     [last] = [line for line in result.stderr.splitlines() if line.startswith("ERREUR")]
     assert last.startswith("ERREUR : catalogue Iceberg ou S3 injoignable") and "127.0.0.1:2" in last, last
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "refused"),
+    [
+        (("dbt", "run"), {}, True),
+        (("dbt", "build", "--select", "dim_uemoa_indicators"), {}, True),
+        (("dbt", "seed"), {"DBT_TARGET": "prod"}, True),
+        (("dbt", "run", "--target", "dev"), {}, False),
+        (("dbt", "run"), {"DBT_TARGET": "dev"}, False),
+        (("dbt", "run"), {"FORCE": "1"}, False),
+    ],
+)
+def test_dbt_writing_main_outside_the_audit_needs_force(tmp_path, arguments, env, refused):
+    from lakehouse.cli import build_parser, refuse_unaudited_write
+    from lakehouse.core.errors import LakehouseError
+
+    args = build_parser().parse_args(list(arguments))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DBT_TARGET", raising=False)
+        patch.delenv("FORCE", raising=False)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        if refused:
+            with pytest.raises(LakehouseError, match="hors audit .* `make dbt-build`.* FORCE=1"):
+                refuse_unaudited_write(args)
+        else:
+            refuse_unaudited_write(args)
+
+
+def test_make_dbt_run_refused_says_so_in_one_french_line(tmp_path):
+    result = run_cli("dbt", "run", env_file=tmp_path / "absent.env", FORCE="", DBT_TARGET="prod")
+    assert result.returncode == 1 and result.stderr.startswith("ERREUR : dbt run écrirait silver et gold")
+    assert "Traceback" not in result.stderr

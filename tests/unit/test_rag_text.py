@@ -54,7 +54,7 @@ def test_years_and_normalization():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(Decimal("4.2"), "4,20"), (-3.005, "-3,01"), (Decimal("1234567.891"), "1 234 567,89"), (0, "0,00")],
+    [(Decimal("4.2"), "4,20"), (-3.005, "-3,01"), (Decimal("1234567.891"), "1\u202f234\u202f567,89"), (0, "0,00")],
 )
 def test_numbers_are_written_as_published(value, text):
     assert french_number(value) == text
@@ -87,12 +87,14 @@ def test_a_convergence_passage_states_figures_thresholds_and_verdicts():
         "annee": 2022,
         "pays": "NER",
     }
-    # embedded: the same words without the figures (a question finds the row, gold gives its values)
+    # embedded: the country, the table and its measures, without period or figures (filters find the
+    # period, gold gives the values): every row of a country in a table shares it, embedded once
     assert passage.search_text == (
-        "Niger (NER), année 2022 — critères de convergence de premier rang du pacte UEMOA (année complète). "
+        "Niger (NER) — critères de convergence de premier rang du pacte UEMOA (année complète). "
         "solde budgétaire rapporté au PIB ; inflation moyenne de l'année ; dette publique rapportée au PIB ; "
         "nombre de critères respectés sur 3."
     )
+    assert row_passage(theme, {**row, "annee": 2015, "dette_pib_pct": None}, 1).search_text == passage.search_text
 
 
 def test_a_quarter_passage_names_the_quarter_both_ways_and_skips_missing_values():
@@ -100,7 +102,7 @@ def test_a_quarter_passage_names_the_quarter_both_ways_and_skips_missing_values(
     row = {"pays": "CIV", "annee": 2023, "trimestre": 3, "pib_reel": Decimal("9876.5"), "pib_reel_yoy_pct": None}
     passage = row_passage(theme, row, 1)
     assert "Côte d'Ivoire (CIV), T3 2023 (troisième trimestre 2023)" in passage.text
-    assert "PIB réel du trimestre : 9 876,50 milliards de FCFA" in passage.text
+    assert "PIB réel du trimestre : 9\u202f876,50 milliards de FCFA" in passage.text
     assert "croissance réelle" not in passage.text  # no value, no statement
     assert passage.metadata["trimestre"] == 3
     assert row_passage(theme, {"pays": "CIV", "annee": 2023, "trimestre": 3}, 1) is None

@@ -59,6 +59,6 @@ def test_a_failed_run_keeps_the_last_success_timestamp():
 def test_make_status_prints_the_steps_and_the_freshness():
     body = __import__("json").loads(_report().to_json())
     lines = format_last_run(body)
-    assert lines[0] == "dernière exécution (make run) : 2026-12-03T07:58:00+00:00, réussie, 120 s"
+    assert lines[0] == "dernière exécution (make run) : 2026-12-03T07:58:00+00:00, réussie, 121 s"  # 120,5 s, half up
     assert any(line.strip().startswith("ingest") and "OK" in line for line in lines)
-    assert any("fraîcheur raw_events" in line and "3.0 j" in line and "alerte" in line for line in lines)
+    assert any("fraîcheur raw_events" in line and "3,0 j" in line and "alerte" in line for line in lines)

@@ -67,5 +67,5 @@ def test_expiry_keeps_the_newest_snapshots_and_those_younger_than_the_policy():
 
 
 def test_sizes_are_printed_in_french_units():
-    assert [human_bytes(n) for n in (512, 2048, 5 * 1024**2, 3 * 1024**3)] == ["512 o", "2.0 Ko", "5.0 Mo", "3.0 Go"]
+    assert [human_bytes(n) for n in (512, 2048, 5 * 1024**2, 3 * 1024**3)] == ["512 o", "2,0 Ko", "5,0 Mo", "3,0 Go"]
     assert stats(data_files=4, data_bytes=4096).average_file_bytes == 1024
