@@ -10,7 +10,14 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 AIRBYTE_VENV := .venv-airbyte
 AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
-PIP_FLAGS := --quiet --disable-pip-version-check
+PIP_FLAGS := --disable-pip-version-check --progress-bar off
+# $(call pip_progress,<journal>) : pip's output goes to the log; the terminal gets a line every 25 packages,
+# then one before installing (a first install is otherwise minutes of silence), and pip's errors.
+define pip_progress
+{ tee $(1) | awk '/^Collecting /{n++; if (n % 25 == 0) {printf "  %d paquets résolus (téléchargés ou pris dans le cache) ...\n", n; fflush()}} \
+    /^Installing collected packages/{printf "  %d paquets résolus ; installation ...\n", n; fflush()} \
+    /^ERROR|^error:/{print; fflush()}'; }
+endef
 # $(call apt_install,<paquet Debian>,<nom>,<conséquence sans lui>) : root installe le paquet, sinon un avertissement.
 define apt_install
 { if [ "$$(id -u)" = 0 ]; then \
@@ -24,22 +31,22 @@ CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql rag-index ask ingest register reconcile repair dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql psql rag-index ask ingest register reconcile repair dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 est requis (trouvé %d.%d) : make PYTHON=python3.11 ..." % sys.version_info[:2])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installation des dépendances Python épinglées dans $(VENV) ..."
+	@echo "installation des dépendances Python épinglées dans $(VENV) (la première fois : quelques minutes de téléchargements depuis PyPI) ..."
 	@set -o pipefail; $(PY) -m pip install $(PIP_FLAGS) -c conf/python-constraints.txt -e '.[dev]' 2>&1 \
-	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	  | $(call pip_progress,$(VENV)/pip-install.log) || { echo "ÉCHEC de pip install : journal complet dans $(VENV)/pip-install.log"; exit 1; }
 	@touch $@
 
 $(AIRBYTE_STAMP): ingestion/requirements-airbyte.txt
 	@test -x $(AIRBYTE_VENV)/bin/python || $(PYTHON) -m venv $(AIRBYTE_VENV)
 	@echo "installation du connecteur Airbyte (airbyte-cdk) dans $(AIRBYTE_VENV) ..."
 	@set -o pipefail; $(AIRBYTE_VENV)/bin/python -m pip install $(PIP_FLAGS) -r ingestion/requirements-airbyte.txt 2>&1 \
-	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	  | $(call pip_progress,$(AIRBYTE_VENV)/pip-install.log) || { echo "ÉCHEC de pip install : journal complet dans $(AIRBYTE_VENV)/pip-install.log"; exit 1; }
 	@touch $@
 
 ##@ Démarrer
@@ -48,7 +55,7 @@ run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin), seule
 	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(FULL_RUN) $(CLI) run
 
 setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, crée conf/lakehouse.env
-	@$(CLI) setup
+	@$(CLI) setup $(if $(filter setup,$(MAKECMDGOALS)),,--quiet)
 
 up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST), le serveur Thrift de Spark et PostgreSQL s'il est installé, attend qu'ils répondent
 	@$(CLI) up
@@ -129,7 +136,7 @@ rewrite-manifests: setup ## Réécrit les manifestes (rewrite_manifests) ; TABLE
 expire-snapshots: setup ## Expire les anciens snapshots (âge et retain_last de la politique) ; TABLE=ns.t
 	@$(CLI) expire-snapshots $(MAINT_ARGS)
 
-remove-orphans: setup ## Liste les fichiers orphelins plus vieux que la fenêtre (>= 24 h) ; APPLY=1 les supprime
+remove-orphans: setup ## Liste les fichiers orphelins plus vieux que orphan_min_age_hours de conf/maintenance.toml (72 h, jamais moins de 24 h) ; APPLY=1 les supprime
 	@$(CLI) remove-orphans $(MAINT_ARGS)
 
 table-health: setup ## Par table : snapshots, fichiers, tailles, petits fichiers, manifestes, et ce que maintain ferait
@@ -160,6 +167,9 @@ sql: $(VENV_STAMP) ## Lecture rapide sans JVM (pyiceberg + DuckDB) : Q="select .
 
 rag-index: setup ## Index de recherche sémantique (chromadb) : gold, documentation dbt, documents/ ; incrémental
 	@$(CLI) rag-index
+
+psql: $(VENV_STAMP) ## psql sur la copie de service PostgreSQL de make serve (mot de passe lu dans conf/lakehouse.env) : Q="select ..." ou interactif
+	@$(CLI) psql "$$Q"
 
 ask: $(VENV_STAMP) ## Question en français : Q="Le Niger a-t-il respecté le critère d'inflation en 2022 ?" [FORMAT=json]
 	@$(CLI) ask "$$Q" $(if $(FORMAT),--format $(FORMAT))
@@ -192,8 +202,9 @@ format: setup ## Corrige le style : ruff format et ruff --fix (Python), sqlfluff
 bench: setup ## Benchmarks (BENCH="nom ..." pour choisir) ; médianes dans bench/results/
 	@$(PY) -m bench $(BENCH)
 
-test-tools: ## Installe les outils des tests seulement (docker-compose pour valider docker-compose.yml, serveur PostgreSQL de make serve)
+test-tools: ## Installe les outils des tests seulement (docker-compose pour valider docker-compose.yml, serveur PostgreSQL de make serve, Chromium sans écran)
 	@command -v docker-compose >/dev/null || $(call apt_install,docker-compose,docker-compose,le test de docker-compose.yml sera sauté)
+	@command -v chromium >/dev/null || $(call apt_install,chromium,Chromium,les tests dans un navigateur (Data Docs) seront sautés)
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || $(call apt_install,postgresql,PostgreSQL,les tests de make serve seront sautés)
 
 ##@ Outils

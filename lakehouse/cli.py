@@ -15,6 +15,7 @@ import sys
 
 from lakehouse.core import jars
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.french_argparse import FrenchArgumentParser
 from lakehouse.core.settings import load_settings
 from lakehouse.core.spark_conf import spark_environment, spark_home
 from lakehouse.core.streams import selected_streams
@@ -22,10 +23,17 @@ from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
 
 
+def news_only(line: str) -> None:
+    """What a command that needs some services says about them: only what it had to do (start one), not
+    « déjà démarré » for each, which `make status` tells."""
+    if "déjà démarré" not in line and "déjà présents" not in line:
+        print(line)
+
+
 def _setup(args: argparse.Namespace) -> int:
     from lakehouse.provision import provision
 
-    provision()
+    provision(quiet=args.quiet)
     return 0
 
 
@@ -82,8 +90,11 @@ def _status(args: argparse.Namespace) -> int:
     holder = current_holder(settings)
     print()
     print(f"écriture du lac en cours : {holder.describe()}" if holder else "écriture du lac : aucune en cours")
+    running = run_report.run_in_progress(settings)
+    if running:
+        print(run_report.format_in_progress(running))
     last = run_report.last_run(settings)
-    for line in run_report.format_last_run(last) if last else ["aucune exécution de make run enregistrée"]:
+    for line in run_report.format_last_run(last) if last else ["aucune exécution de make run terminée"]:
         print(line)
     needed = [row for row in rows if not (row.on_demand and row.state == "stopped")]
     return 0 if all(row.state == "running" and row.health.startswith("OK") for row in needed) else 3
@@ -154,7 +165,7 @@ def _audited_dbt_build(args: argparse.Namespace) -> int:
     target = dbt_target([])
     if target != PUBLISHED_TARGET:
         command, env, cwd = dbt_command(settings, ["build", "--target", target])
-        stack.up(settings, ["seaweedfs", "thrift"])
+        stack.up(settings, ["seaweedfs", "thrift"], progress=news_only)
         sys.stdout.flush()
         return subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent).returncode
     steps = [step for step in pipeline.STEPS if step.name in ("stack", "dbt-build")]
@@ -168,7 +179,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     streams = selected_streams(args.streams)  # an unknown name is refused before anything starts
     settings = load_settings()
-    stack.up(settings, ["seaweedfs"])
+    stack.up(settings, ["seaweedfs"], progress=news_only)
     ingest_from_bceao(settings, streams)
     return 0
 
@@ -194,7 +205,7 @@ def _repair(args: argparse.Namespace) -> int:
 
     streams = selected_streams(args.streams)
     settings = load_settings()
-    stack.up(settings, ["seaweedfs"])
+    stack.up(settings, ["seaweedfs"], progress=news_only)
     repair(get_spark("lakehouse-repair", settings), settings, streams, apply=args.apply)
     return 0
 
@@ -205,7 +216,7 @@ def _maintenance_spark(settings):
     from lakehouse_spark.session import get_spark
 
     load_policy(settings.maintenance_policy_file)  # a bad policy is refused before Spark starts
-    stack.up(settings, ["seaweedfs"])
+    stack.up(settings, ["seaweedfs"], progress=news_only)
     return get_spark("lakehouse-maintenance", settings)
 
 
@@ -217,7 +228,7 @@ def _check_table_first(settings, identifier: str) -> None:
 
     if identifier.count(".") != 1:
         raise UnknownTable(f"TABLE={identifier} : nommez la table « namespace.table », par exemple bronze.raw_events")
-    stack.up(settings, ["seaweedfs"])
+    stack.up(settings, ["seaweedfs"], progress=news_only)
     Lake(settings).load(identifier)
 
 
@@ -241,7 +252,7 @@ def _quality(args: argparse.Namespace) -> int:
     from lakehouse_spark.quality import data_docs_index
 
     settings = load_settings()
-    stack.up(settings, ["seaweedfs"])
+    stack.up(settings, ["seaweedfs"], progress=news_only)
     outcomes = run_quality_gate(settings, None, out=print)
     failed = [o for o in outcomes if not o.success]
     for outcome in failed:
@@ -317,10 +328,33 @@ def _notebook(args: argparse.Namespace) -> int:
     from lakehouse.services import service_named
 
     settings = load_settings()
-    stack.up(settings, ["seaweedfs", "jupyter"])
+    stack.up(settings, ["seaweedfs", "jupyter"], progress=news_only)
     print(f"JupyterLab : {service_named('jupyter').user_url(settings)}")
     print("carnets : notebooks/ (commencez par 02_tableau_de_bord_macroeconomique) ; `make down` arrête JupyterLab")
     return 0
+
+
+def _psql(args: argparse.Namespace) -> int:
+    """`make psql [Q="select ..."]`: psql on the serving copy, its password from a private PGPASSFILE."""
+    import shutil
+
+    from lakehouse.core.files import write_private
+    from lakehouse.services.postgres import bin_dir
+
+    settings = load_settings()
+    binaries = bin_dir(settings)
+    psql = str(binaries / "psql") if binaries and (binaries / "psql").is_file() else shutil.which("psql")
+    if psql is None:
+        raise LakehouseError("psql introuvable : installez le paquet Debian postgresql-client (ou postgresql)")
+    host, port = settings.get("POSTGRES_HOST"), settings.get("POSTGRES_PORT")
+    database, user = settings.get("POSTGRES_DB"), settings.get("POSTGRES_USER")
+    passfile = settings.run_dir / "pgpass"
+    write_private(passfile, f"{host}:{port}:{database}:{user}:{settings.get('POSTGRES_PASSWORD')}\n")
+    command = [psql, f"host={host} port={port} dbname={database} user={user}"]
+    if args.query:
+        command += ["--no-psqlrc", "-c", args.query]
+    sys.stdout.flush()
+    os.execve(psql, command, {**os.environ, "PGPASSFILE": str(passfile)})
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -355,7 +389,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if PostgresServer().enabled(settings):
-        stack.up(settings, ["postgres"])
+        stack.up(settings, ["postgres"], progress=news_only)
     elif not serving_configured(settings):
         raise ServiceError(
             "aucun serveur PostgreSQL : installez le paquet Debian postgresql (LAKEHOUSE_POSTGRES_LOCAL=auto le "
@@ -380,9 +414,11 @@ def _verify_jars(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lakehouse", description="Lakehouse des indicateurs économiques UEMOA")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("setup", help="fichier de réglages local, Java, jars vérifiés").set_defaults(func=_setup)
+    parser = FrenchArgumentParser(prog="lakehouse", description="Lakehouse des indicateurs économiques UEMOA")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="commande")
+    setup = commands.add_parser("setup", help="fichier de réglages local, Java, jars vérifiés")
+    setup.add_argument("--quiet", action="store_true", help="ne dire que ce qui a été fait (prérequis d'une cible)")
+    setup.set_defaults(func=_setup)
     for name, func, text in (("up", _up, "démarre les services"), ("down", _down, "arrête les services démarrés")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("services", nargs="*", help="seaweedfs, thrift, jupyter (up : seaweedfs et thrift par défaut)")
@@ -467,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="copie de service de gold dans PostgreSQL, par snapshot")
     serve_parser.add_argument("--full", action="store_true", help="recopier toutes les tables")
     serve_parser.set_defaults(func=_serve)
+    psql = commands.add_parser("psql", help="psql sur la copie de service PostgreSQL (make serve)")
+    psql.add_argument("query", nargs="?", default="", help="une requête (sinon psql interactif)")
+    psql.set_defaults(func=_psql)
     commands.add_parser("settings", help="les réglages effectifs (secrets masqués)").set_defaults(func=_settings)
     commands.add_parser("verify-jars", help="revérifie les jars").set_defaults(func=_verify_jars)
     return parser

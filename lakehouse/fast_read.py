@@ -14,6 +14,7 @@ it was at that instant). Only SELECT queries are accepted: this path never write
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -151,6 +152,49 @@ def _pushable(condition: dict, qualifiers: frozenset[str]) -> tuple[str, str, An
     return None
 
 
+SQL_ERRORS = (
+    (
+        re.compile(r'(?:Parser Error: )?syntax error at or near "(?P<token>.*)"'),
+        "erreur de syntaxe près de « {token} »",
+    ),
+    (re.compile(r"(?:Parser Error: )?syntax error at end of input"), "erreur de syntaxe : la requête est incomplète"),
+    (
+        re.compile(r'Binder Error: Referenced column "?(?P<column>[^"]+)"? not found in FROM clause!?(?P<rest>.*)'),
+        "colonne « {column} » absente des tables lues{rest}",
+    ),
+    (
+        re.compile(r"Catalog Error: Table with name (?P<table>\S+) does not exist!?.*"),
+        "table « {table} » inconnue (`make sql` sans Q liste les tables)",
+    ),
+    (
+        re.compile(r"Catalog Error: Scalar Function with name (?P<name>\S+) does not exist!?.*"),
+        "fonction « {name} » inconnue",
+    ),
+    (
+        re.compile(r"Conversion Error: Could not convert string (?P<value>'.*') to (?P<type>\w+).*"),
+        "conversion impossible de {value} en {type}",
+    ),
+    (
+        re.compile(r"Binder Error: No function matches the given name and argument types (?P<call>'.*?')\..*"),
+        "aucune fonction ne correspond à {call} (types des arguments)",
+    ),
+)
+
+
+def french_sql_error(message: str) -> str:
+    """A DuckDB error in French; one that is not translated is introduced in French, its detail kept."""
+    text = message.strip()
+    for pattern, french in SQL_ERRORS:
+        match = pattern.fullmatch(text)
+        if match:
+            values = match.groupdict()
+            if "rest" in values:
+                candidates = re.search(r"Candidate bindings: (.*)", values["rest"])
+                values["rest"] = f" (colonnes proches : {candidates.group(1)})" if candidates else ""
+            return french.format(**values)
+    return f"erreur de DuckDB (détail en anglais) : {text}"
+
+
 def query_shape(sql: str) -> QueryShape:
     """Parse one SELECT with DuckDB; refuse anything else in one French line."""
     import duckdb
@@ -161,12 +205,12 @@ def query_shape(sql: str) -> QueryShape:
     try:
         parsed = json.loads(duckdb.execute("select json_serialize_sql(?)", [statement]).fetchone()[0])
     except duckdb.Error as error:
-        raise FastReadError(f"requête illisible : {first_line(error)}") from None
+        raise FastReadError(f"requête illisible : {french_sql_error(first_line(error))}") from None
     if parsed.get("error"):
         message = parsed.get("error_message", "")
         if "Only SELECT" in message or "only select" in message.lower():
             raise FastReadError("seules les requêtes SELECT sont acceptées : la lecture rapide n'écrit jamais")
-        raise FastReadError(f"SQL invalide : {message}")
+        raise FastReadError(f"SQL invalide : {french_sql_error(message)}")
     statements = parsed.get("statements", [])
     if len(statements) != 1:
         raise FastReadError(f"une seule requête à la fois ({len(statements)} reçues)")
@@ -417,7 +461,7 @@ class Lake:
             try:
                 return connection.sql(sql).to_arrow_table()
             except duckdb.Error as error:
-                raise FastReadError(f"SQL invalide : {first_line(error)}") from None
+                raise FastReadError(f"SQL invalide : {french_sql_error(first_line(error))}") from None
         finally:  # nothing of this query stays visible to the next one
             for view in views:
                 connection.execute(f"drop view if exists {view}")

@@ -40,6 +40,27 @@ class Step:
     services: tuple[str, ...] = ()  # watched while the step runs (`service_watch`): s3, catalog, thrift, ...
     # What the user must know about the lake once the step failed (e.g. "nothing was published"), or None.
     after_failure: Callable[[Settings], str | None] | None = None
+    # Seconds the step takes in a first `make run` on the sample data, 2 cores (bench first_run, median):
+    # announced at its start when no earlier run of this lake says better.
+    first_run_s: float = 0.0
+
+
+LONG_STEP_S = 10.0  # a step expected to last longer is announced with its expected duration
+
+
+def _expected_line(step: Step, previous: dict[str, float]) -> str:
+    """« (environ 71 s : premier passage sur 2 cœurs) », « (34 s la dernière fois) », or nothing for a short step."""
+    if step.name in previous:
+        seconds = previous[step.name]
+        return f" (environ {number(seconds)} s la dernière fois)" if seconds >= LONG_STEP_S else ""
+    if step.first_run_s >= LONG_STEP_S:
+        return f" (environ {number(step.first_run_s)} s pour un premier passage sur 2 cœurs)"
+    return ""
+
+
+def _previous_durations(settings: Settings) -> dict[str, float]:
+    last = run_report.last_run(settings) or {}
+    return {step["name"]: step["seconds"] for step in last.get("steps", []) if step.get("status") == "ok"}
 
 
 def _start_stack(settings: Settings) -> str:
@@ -69,9 +90,7 @@ def _register(settings: Settings) -> StepResult:
     rejected = sum(len(r.rejected) for r in results)
     return StepResult(
         f"{number(sum(r.files for r in results))} fichiers, {number(sum(r.rows for r in results))} lignes "
-        "enregistrés dans bronze"
-        + (f", {rejected} en quarantaine" if rejected else "")
-        + " ; réconciliation OK",
+        "enregistrés dans bronze" + (f", {rejected} en quarantaine" if rejected else "") + " ; réconciliation OK",
         {
             "files_registered": {r.stream: r.files for r in results},
             "rows_registered": {r.stream: r.rows for r in results},
@@ -233,6 +252,7 @@ STEPS: list[Step] = [
         "stack",
         "services locaux (SeaweedFS, catalogue REST, Thrift, PostgreSQL s'il est installé) démarrés et sains",
         _start_stack,
+        first_run_s=10,
     ),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest, ("s3",)),
     Step(
@@ -240,6 +260,7 @@ STEPS: list[Step] = [
         "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation",
         _register,
         ("s3", "catalog"),
+        first_run_s=12,
     ),
     Step(
         "dbt-build",
@@ -248,6 +269,7 @@ STEPS: list[Step] = [
         _dbt_build,
         ("s3", "catalog", "thrift"),
         _unpublished_audit,
+        first_run_s=71,
     ),
     Step(
         "maintain",
@@ -308,8 +330,17 @@ def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Repor
     started = time.monotonic()
     report = run_report.new_report()
     since_ms = int(time.time() * 1000)
+    previous = _previous_durations(settings)
+    try:
+        _run_steps(settings, steps, report, started, since_ms, previous, out)
+    finally:
+        run_report.clear_progress(settings)
+
+
+def _run_steps(settings, steps, report, started: float, since_ms: int, previous: dict, out: Reporter) -> None:
     for index, step in enumerate(steps, start=1):
-        out(f"[{index}/{len(steps)}] {step.name}: {step.description} ...")
+        run_report.record_progress(settings, report.started_at, index, len(steps), step.name)
+        out(f"[{index}/{len(steps)}] {step.name}: {step.description}{_expected_line(step, previous)} ...")
         step_started = time.monotonic()
         tasks_before = executor_tasks(settings)
         try:

@@ -10,7 +10,7 @@ import re
 import secrets
 from pathlib import Path
 
-from lakehouse.core import class_archive, jars, spark_conf
+from lakehouse.core import class_archive, jars, spark_conf, web_assets
 from lakehouse.core.files import write_private
 from lakehouse.core.java import check_java
 from lakehouse.core.notebook_kernel import install_kernel
@@ -46,14 +46,20 @@ def ensure_local_settings(path: Path | None = None, progress: Reporter = print) 
     return path
 
 
-def provision(progress: Reporter = print) -> Settings:
+def provision(progress: Reporter = print, quiet: bool = False) -> Settings:
+    """With `quiet` (setup run as another target's prerequisite), only what was done is said: settings
+    generated, jars extracted or replaced, the class archive built; the checks that found everything in
+    place print nothing."""
+    summary: Reporter = (lambda _: None) if quiet else progress
     ensure_local_settings(progress=progress)
     settings = load_settings()
-    progress(check_java())
+    summary(check_java())
     paths = jars.resolve_jars(settings, progress)
-    progress(f"{len(paths)} jars vérifiés (SHA-256) dans {settings.jars_dir}")
-    progress(class_archive.ensure_archive(settings, paths, progress))
+    summary(f"{len(paths)} jars vérifiés (SHA-256) dans {settings.jars_dir}")
+    archive = class_archive.ensure_archive(settings, paths, progress)
+    (progress if "construite" in archive else summary)(archive)
     rendered = spark_conf.write_rendered(settings, paths)
-    progress(f"configuration Spark rendue : {rendered}")
-    progress(f"noyau Jupyter : {install_kernel()}")
+    summary(f"configuration Spark rendue : {rendered}")
+    summary(f"noyau Jupyter : {install_kernel()}")
+    summary(f"fichiers des Data Docs (npm, SHA-512 vérifiés) : {web_assets.ensure_web_assets(settings, progress)}")
     return settings

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from lakehouse.core.numbers import number
 from lakehouse.core.settings import Settings
 
 LAST_RUN = "last-run.json"
+IN_PROGRESS = "in-progress.json"  # the step a running `make run` is at (removed when it ends)
 LOADED_AT = "_airbyte_extracted_at"
 
 
@@ -277,6 +279,35 @@ def write_report(settings: Settings, report: RunReport, finished: datetime | Non
     return path
 
 
+def record_progress(settings: Settings, started_at: str, index: int, total: int, step: str) -> None:
+    """Say which step the running `make run` is at (what `make status` shows while it runs)."""
+    body = {"pid": os.getpid(), "started_at": started_at, "index": index, "total": total, "step": step}
+    body["step_started_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _write_public(runs_dir(settings) / IN_PROGRESS, json.dumps(body))
+
+
+def clear_progress(settings: Settings) -> None:
+    (runs_dir(settings) / IN_PROGRESS).unlink(missing_ok=True)
+
+
+def run_in_progress(settings: Settings) -> dict | None:
+    """The running `make run`'s progress, or None (none recorded, or its process is gone)."""
+    try:
+        body = json.loads((runs_dir(settings) / IN_PROGRESS).read_text(encoding="utf-8"))
+        os.kill(int(body["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return body
+
+
+def format_in_progress(body: dict, now: datetime | None = None) -> str:
+    since = (now or datetime.now(UTC)) - datetime.fromisoformat(body["step_started_at"])
+    return (
+        f"exécution en cours (make run, PID {body['pid']}, commencée le {body['started_at']}) : étape "
+        f"{body['index']}/{body['total']} {body['step']} depuis {number(since.total_seconds())} s"
+    )
+
+
 # -- reading (make status) ----------------------------------------------------------------------------
 def last_run(settings: Settings) -> dict | None:
     try:
@@ -291,12 +322,15 @@ def format_last_run(body: dict) -> list[str]:
     lines = [f"dernière exécution (make run) : {body['started_at']}, {verdict}, {number(body['seconds'])} s"]
     for step in body["steps"]:
         mark = "OK" if step["status"] == "ok" else "ÉCHEC"
-        lines.append(f"  {step['name']:<10} {mark:<5} {step['seconds']:>7.1f} s  {step['summary'][:100]}")
+        head = f"  {step['name']:<10} {mark:<5} {number(step['seconds'], 1):>7} s  "
+        summary = textwrap.wrap(step["summary"], width=110 - len(head)) or [""]
+        lines.append(head + summary[0])
+        lines += [" " * len(head) + part for part in summary[1:]]
         for application, executors in step.get("executor_tasks", {}).items():
             where = ", ".join(f"{executor} : {count}" for executor, count in sorted(executors.items()))
             lines.append(f"  {'':<10} tâches Spark de {application} par exécuteur — {where}")
     if body.get("error"):
-        lines.append(f"  erreur : {body['error'][:300]}")
+        lines += textwrap.wrap(body["error"], width=110, initial_indent="  erreur : ", subsequent_indent="    ")
     for fresh in body.get("freshness", []):
         age = "inconnue" if fresh["age_seconds"] is None else f"{number(fresh['age_seconds'] / 86400, 1)} j"
         lines.append(

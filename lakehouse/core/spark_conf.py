@@ -151,10 +151,15 @@ def spark_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
 C1_ONLY = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 
+# The log4j2 configuration of job JVMs: warnings and errors only, without Spark's and Hadoop's start-up chatter.
+JOB_LOG4J = CONF_DIR / "log4j2-jobs.properties"
+
+
 def job_properties(settings: Settings, jars: list[Path]) -> dict[str, str]:
     """The properties of a job's session: the Thrift server's, with the job JVM's JIT choice (the Thrift
     server, long-lived, keeps C2)."""
     properties = spark_properties(settings, jars)
     if settings.get_bool("JOB_JVM_C1_ONLY"):
         properties["spark.driver.extraJavaOptions"] += f" {C1_ONLY}"
+    properties["spark.driver.extraJavaOptions"] += f" -Dlog4j2.configurationFile={JOB_LOG4J}"
     return properties

@@ -28,6 +28,7 @@ from lakehouse.core.numbers import number, seconds
 from lakehouse.core.reporting import Reporter, silent
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 from lakehouse.core.snapshot_lineage import same_rows_as
+from lakehouse.core.web_assets import localize_site
 
 QUALITY_PROJECT = PROJECT_ROOT / "quality" / "gx"
 RESULTS_TABLE = "validation_results"
@@ -234,6 +235,8 @@ def run_suites(
             spark.conf.unset("spark.wap.branch")
     with quiet_third_parties():
         context.build_data_docs()
+    for left in localize_site(settings, data_docs_index(settings).parent):  # readable offline
+        out(f"Data Docs : adresse externe encore chargée par {left}")
     return outcomes
 
 

@@ -106,6 +106,32 @@ def test_a_clean_build_is_published_and_its_results_recorded(lake, spark):
         spark.sql(f"CALL lakehouse.system.rollback_to_snapshot('{table}', {published})")
 
 
+def test_the_data_docs_show_their_validations_offline_in_chromium(lake, tmp_path):
+    """The Data Docs page as a reader opens it, in Debian's headless Chromium with every host name but
+    127.0.0.1 unresolvable: the validations list is drawn by its scripts, each suite page opens, and no
+    request of any page leaves the machine."""
+    from lakehouse_spark.quality import data_docs_index
+    from tests.browser import Chromium, left_the_machine
+
+    requested: list[str] = []
+    with Chromium(tmp_path) as browser:
+        page = browser.new_page()
+        page.open(data_docs_index(lake).as_uri())
+        assert page.evaluate("typeof jQuery === 'function' && typeof jQuery.fn.bootstrapTable === 'function'")
+        assert page.evaluate("document.querySelectorAll('tr[data-index]').length") > 0  # the validations list
+        links = "[...new Set(Array.from(document.querySelectorAll('a[href*=\"{}/\"]')).map(a => a.href))]"
+        suites = page.evaluate(links.format("expectations"))
+        validations = page.evaluate(links.format("validations"))
+        assert len(suites) >= 5 and validations, (suites, validations)
+        requested += page.requests
+        for url in suites + validations[:3]:
+            page.open(url)
+            assert page.evaluate("typeof jQuery === 'function'"), url  # its scripts loaded from the site
+            assert page.evaluate("document.querySelectorAll('table, .card').length") > 0, url
+            requested += page.requests
+    assert requested and left_the_machine(requested) == []
+
+
 def report_lines(settings) -> list[str]:
     lines: list[str] = []
     publication.audit_report(settings, out=lines.append)

@@ -120,3 +120,30 @@ def test_make_dbt_run_refused_says_so_in_one_french_line(tmp_path):
     result = run_cli("dbt", "run", env_file=tmp_path / "absent.env", FORCE="", DBT_TARGET="prod")
     assert result.returncode == 1 and result.stderr.startswith("ERREUR : dbt run écrirait silver et gold")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "french"),
+    [
+        (
+            ("ask", "question", "--format", "jsn"),
+            "ERREUR : --format : « jsn » n'est pas un choix possible (au choix : text, json)",
+        ),
+        (("changes",), "ERREUR : il manque : --table"),
+        (
+            ("changes", "--table", "silver.t", "--limit", "x"),
+            "ERREUR : --limit : « x » n'est pas une valeur valide (nombre entier",
+        ),
+        (("nope",), "ERREUR : commande : « nope » n'est pas un choix possible"),
+    ],
+)
+def test_argument_errors_are_french(tmp_path, arguments, french):
+    result = run_cli(*arguments, env_file=tmp_path / "absent.env")
+    assert result.returncode == 2 and result.stderr.startswith(french), result.stderr
+    assert "invalid" not in result.stderr and "required" not in result.stderr and "usage:" not in result.stderr
+
+
+def test_help_is_french(tmp_path):
+    result = run_cli("ask", "--help", env_file=tmp_path / "absent.env")
+    assert result.returncode == 0 and "usage : " in result.stdout and "affiche cette aide" in result.stdout
+    assert "show this help" not in result.stdout and "positional arguments" not in result.stdout

@@ -59,7 +59,8 @@ def test_ctes_are_not_lakehouse_tables_and_bare_names_are_kept_for_resolution():
     ("sql", "message"),
     [
         ("", "requête vide"),
-        ("selec 1", "SQL invalide"),
+        ("selec 1", "SQL invalide : erreur de syntaxe près de « selec »"),
+        ("select 1 +", "SQL invalide : erreur de syntaxe près de « \\+ »"),
         ("insert into gold.t values (1)", "seules les requêtes SELECT"),
         ("select 1; select 2", "une seule requête"),
     ],
@@ -67,3 +68,18 @@ def test_ctes_are_not_lakehouse_tables_and_bare_names_are_kept_for_resolution():
 def test_what_the_fast_path_refuses(sql, message):
     with pytest.raises(FastReadError, match=message):
         query_shape(sql)
+
+
+@pytest.mark.parametrize(
+    ("english", "french"),
+    [
+        ("Catalog Error: Table with name t does not exist!", "table « t » inconnue"),
+        ('Binder Error: Referenced column "xx" not found in FROM clause!', "colonne « xx » absente des tables lues"),
+        ("Conversion Error: Could not convert string 'a' to INT32", "conversion impossible de 'a' en INT32"),
+        ("Out of Memory Error: failed", "erreur de DuckDB (détail en anglais) : Out of Memory Error: failed"),
+    ],
+)
+def test_duckdb_errors_are_said_in_french(english, french):
+    from lakehouse.fast_read import french_sql_error
+
+    assert french_sql_error(english).startswith(french)

@@ -58,3 +58,11 @@ def test_help_is_written_in_french():
 
 def test_make_test_runs_the_style_checks_first():
     assert re.search(r"^test: .*\blint\b.*##", MAKEFILE.read_text(), re.MULTILINE)
+
+
+def test_make_help_states_the_orphan_window_of_the_shipped_policy():
+    from lakehouse.core.maintenance_policy import ORPHAN_FLOOR_HOURS, load_policy
+
+    window = load_policy(PROJECT_ROOT / "conf" / "maintenance.toml").defaults["orphan_min_age_hours"]
+    [text] = [text for section in _help().values() for target, text in section if target == "remove-orphans"]
+    assert f"({window} h, jamais moins de {ORPHAN_FLOOR_HOURS} h)" in text, text

@@ -62,3 +62,22 @@ def test_make_status_prints_the_steps_and_the_freshness():
     assert lines[0] == "dernière exécution (make run) : 2026-12-03T07:58:00+00:00, réussie, 121 s"  # 120,5 s, half up
     assert any(line.strip().startswith("ingest") and "OK" in line for line in lines)
     assert any("fraîcheur raw_events" in line and "3,0 j" in line and "alerte" in line for line in lines)
+
+
+def test_make_status_wraps_long_summaries_at_words_and_shows_a_run_in_progress():
+    from lakehouse.run_report import format_in_progress
+
+    report = _report()
+    long = "dbt build sur la branche : " + " ".join(f"modèle_{i} OK" for i in range(30))
+    report.steps.append(StepRecord("dbt-build", "ok", 70.26, long))
+    lines = format_last_run(__import__("json").loads(report.to_json()))
+    shown = [line for line in lines if "modèle_" in line]
+    assert len(shown) > 1 and all(len(line) <= 110 for line in shown)
+    assert " ".join(" ".join(line.split()) for line in shown).endswith(long.split(" : ", 1)[1])  # nothing cut
+    assert "70,3 s" in shown[0]
+    running = {"pid": 42, "started_at": "2026-12-03T07:58:00+00:00", "index": 4, "total": 7, "step": "dbt-build"}
+    running["step_started_at"] = "2026-12-03T07:59:00+00:00"
+    assert format_in_progress(running, NOW) == (
+        "exécution en cours (make run, PID 42, commencée le 2026-12-03T07:58:00+00:00) : "
+        "étape 4/7 dbt-build depuis 60 s"
+    )
