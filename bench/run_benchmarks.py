@@ -12,7 +12,9 @@ Both benchmarks also report the peak resident memory of the stack and of `make r
 `first_run`: a newcomer's first `make run` (goal: at most 150 s, search index included). `RUNS` times, on
 a new throwaway stack each time (nothing of the lake exists; the packages, the verified jars and the
 class archive of `make setup` do), `python -m lakehouse run` runs once on the sample data: timed as a
-whole and step by step. Derived: the median against the goal and each step's share of the median run.
+whole and step by step; then one `make ask`, which must answer with the figure from gold and passages
+(the index is ready when the run ends). Derived: the median against the goal and each step's share of
+the median run.
 
 `run_increment`: a daily increment (at most 45 s, and gold equal to a full rebuild). On another
 throwaway stack, the API stand-in runs in this process with the sample data (1,000 users, 20,000
@@ -26,6 +28,7 @@ a whole and step by step. At the end, every silver and gold table is read, then 
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import subprocess
@@ -111,6 +114,8 @@ def run_noop() -> Samples:
 
 
 FIRST_RUN = "premier make run (échantillon, pile neuve)"
+FIRST_ASK = "make ask juste après (premier appel : démarre le serveur)"
+FIRST_QUESTION = "Le Niger a-t-il respecté le critère d'inflation en 2022 ?"
 FIRST_RUN_PORT_BASE = 22650
 
 
@@ -119,13 +124,35 @@ def first_run() -> Samples:
     PSS_PEAKS.clear()
     for attempt in range(RUNS):
         with user_stack(f"bench-first-{attempt}-", FIRST_RUN_PORT_BASE) as (settings, env_file):
-            elapsed, steps = _make_run(subprocess_env(env_file), settings, samples[PEAK_MEMORY])
+            env = subprocess_env(env_file)
+            elapsed, steps = _make_run(env, settings, samples[PEAK_MEMORY])
+            samples.setdefault(FIRST_ASK, []).append(_ask_answers(env))
         samples[FIRST_RUN].append(elapsed)
         for name, seconds in steps.items():
             samples.setdefault(f"  étape {name}", []).append(seconds)
         shares = ", ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items())
         print(f"   premier make run n° {attempt + 1} : {elapsed:.1f} s ({shares})")
     return samples
+
+
+def _ask_answers(env: dict[str, str]) -> float:
+    """Seconds of a first `make ask` right after the run (it starts the warm server); it must give the
+    figure from gold and cite passages: the search index is ready."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "lakehouse", "ask", FIRST_QUESTION, "--format", "json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    body = json.loads(result.stdout) if result.returncode == 0 else {}
+    if not body.get("figures") or not body.get("passages"):
+        raise RuntimeError(
+            f"make ask ne répond pas après le premier make run :\n{result.stdout[-2000:]}{result.stderr}"
+        )
+    return seconds
 
 
 def first_run_against_goal(samples: Samples) -> dict[str, float]:

@@ -328,7 +328,7 @@ def _notebook(args: argparse.Namespace) -> int:
     from lakehouse.services import service_named
 
     settings = load_settings()
-    stack.up(settings, ["seaweedfs", "jupyter"], progress=news_only)
+    stack.up(settings, ["seaweedfs", "jupyter"])  # says « déjà démarré » too: this command is about the service
     print(f"JupyterLab : {service_named('jupyter').user_url(settings)}")
     print("carnets : notebooks/ (commencez par 02_tableau_de_bord_macroeconomique) ; `make down` arrête JupyterLab")
     return 0

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from lakehouse.core.children import die_with_parent
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.numbers import seconds
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 
 DBT_DIR = PROJECT_ROOT / "dbt"
@@ -102,6 +104,39 @@ def failed_nodes(run_results: Path) -> list[str]:
     return lines
 
 
+NODE_LINE = re.compile(r"^\S+\s+(\d+) of (\d+) (\S+)\b.*?(\S+) \.* \[(\S+)(?: (\d+))?(?: in ([\d.]+)s)?\]$")
+NODE_STATUS = {
+    "OK": "construit",
+    "SUCCESS": "construit",
+    "PASS": "réussi",
+    "FAIL": "en échec",
+    "WARN": "avertissement",
+    "ERROR": "erreur",
+    "SKIP": "sauté",
+    "NO-OP": "rien à faire",
+}
+
+
+def dbt_line_in_french(line: str) -> str | None:
+    """What `make run` shows of a line of dbt's log: a node that finished, in French (« dbt 12/90
+    gold.gold_mart_uemoa_convergence : construit (1,2 s) »); an error or a warning of dbt as it is, after
+    « dbt : »; nothing for the rest (banner, node starts, totals: the step's summary says them)."""
+    match = NODE_LINE.match(line.strip())
+    if match:
+        index, total, action, name, status, count, elapsed = match.groups()
+        if action == "START":
+            return None
+        said = NODE_STATUS.get(status, status.lower())
+        if count:
+            said += f" ({count} ligne(s) en faute)" if status in ("FAIL", "WARN") else f" ({count})"
+        took = f" ({seconds(float(elapsed))})" if elapsed else ""
+        return f"    dbt {index}/{total} {name} : {said}{took}"
+    text = line.split("  ", 1)[-1].strip() if re.match(r"^\d\d:\d\d:\d\d", line) else line.strip()
+    if re.search(r"\b(error|erreur|warning|warn|failure|exception)\b", text, re.IGNORECASE) and "ERROR=0" not in text:
+        return f"    dbt : {text}"
+    return None
+
+
 def dbt_build(
     settings: Settings,
     audit_branch: str | None = None,
@@ -127,12 +162,26 @@ def dbt_build(
     command, env, cwd = dbt_command(settings, arguments)
     if audit_branch:
         env["LAKEHOUSE_AUDIT_BRANCH"] = audit_branch
-    result = subprocess.run(command, env=env, cwd=cwd, preexec_fn=die_with_parent)
+    with subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        preexec_fn=die_with_parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    ) as process:
+        for line in process.stdout:  # dbt's log, as one French line per node finished
+            shown = dbt_line_in_french(line.rstrip("\n"))
+            if shown:
+                print(shown, flush=True)
+        returncode = process.wait()
     run_results = artifacts / "run_results.json"
-    if result.returncode != 0:
+    if returncode != 0:
         failures = failed_nodes(run_results) if run_results.exists() else []
         raise DbtFailed(
-            "dbt build en échec" + (" : " + "; ".join(failures[:5]) if failures else f" (code {result.returncode})"),
+            "dbt build en échec" + (" : " + "; ".join(failures[:5]) if failures else f" (code {returncode})"),
             failures,
         )
     results = json.loads(run_results.read_text())["results"]

@@ -80,6 +80,22 @@ class Page:
         """Navigate and wait for the load event, then `settle_s` without new requests (scripts that fetch)."""
         self._events.clear()
         self.call("Page.navigate", url=url)
+        self._wait_loaded(url, settle_s, timeout_s)
+
+    def click(self, selector: str, settle_s: float = 1.0, timeout_s: float = 30) -> str:
+        """Click the element as a person would (a mouse press and release at its centre) and wait for the page
+        it leads to; return that page's URL."""
+        box = self.evaluate(
+            f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect(); "
+            "return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        self._events.clear()
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+        self._wait_loaded(selector, settle_s, timeout_s)
+        return self.evaluate("location.href")
+
+    def _wait_loaded(self, what: str, settle_s: float, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         loaded = False
         quiet_since = time.monotonic()
@@ -97,7 +113,7 @@ class Page:
                     loaded = True
                 if message.get("method", "").startswith("Network."):
                     quiet_since = time.monotonic()
-            raise TimeoutError(f"{url} : pas chargée en {timeout_s} s")
+            raise TimeoutError(f"{what} : pas de page chargée en {timeout_s} s")
         finally:
             self.socket.settimeout(30)
 

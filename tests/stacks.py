@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from lakehouse.core.settings import PROJECT_ROOT
+
 # Test stacks live minutes: their Thrift server compiles with C1 alone, as a job's JVM (on 2 cores C2's
 # compilations took the CPU of the first dbt builds: 72.6 s → 50.9 s for a first `make run`'s dbt-build).
 TEST_STACK_SETTINGS = {"LAKEHOUSE_THRIFT_JVM_C1_ONLY": "true"}
+
+
+def eager_maintenance_policy(folder: Path) -> Path:
+    """The shipped maintenance policy, but compacting from 2 small files and rewriting from 2 manifests: a
+    new lake's tables then have maintenance due (with the shipped one, a young table has none)."""
+    shipped = (PROJECT_ROOT / "conf" / "maintenance.toml").read_text(encoding="utf-8")
+    eager = shipped.replace("min_input_files = 5", "min_input_files = 2").replace(
+        "min_manifests = 10", "min_manifests = 2"
+    )
+    assert eager.count("= 2\n") >= 2, "conf/maintenance.toml : min_input_files ou min_manifests introuvable"
+    path = folder / "maintenance-eager.toml"
+    path.write_text(eager, encoding="utf-8")
+    return path

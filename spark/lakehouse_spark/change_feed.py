@@ -23,6 +23,7 @@ from datetime import datetime
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.instants import parse_utc_instant
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
 from lakehouse.core.settings import Settings
 from lakehouse_spark.table_stats import check_table, qualified
@@ -203,7 +204,20 @@ def _current(spark, table: str) -> int | None:
 
 
 def _value(value: object) -> str:
-    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
+    """A cell as `make changes` shows it: text quoted, decimals in French with all their digits, integers
+    (years, quarters, ids) bare."""
+    from decimal import Decimal
+
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return number(value, max(0, -value.as_tuple().exponent))
+    if isinstance(value, float):
+        written = repr(value)
+        return str(value) if "e" in written else number(value, len(written.partition(".")[2]))
+    return str(value)
 
 
 def print_changes(feed: ChangeFeed, out: Reporter = print, limit: int = 50) -> None:

@@ -136,8 +136,11 @@ def test_gold_equals_a_clean_rebuild_of_the_same_bronze(recovered_lake):
 
 def test_a_run_started_during_maintenance_waits_for_it_and_both_succeed(recovered_lake):
     env_file = recovered_lake.env_file
-    maintain = LakehouseRun(env_file, "maintain", "--table", "bronze.raw_events")
-    maintain.wait_for("seaweedfs:", timeout=120)  # it holds the write lock, then starts its services
+    # it holds the write lock from its start; it pauses 15 s once the table is maintained, lock still held
+    maintain = LakehouseRun(
+        env_file, "maintain", "--table", "bronze.raw_events", LAKEHOUSE_FAULT="pause:maintain-table-done:15"
+    )
+    maintain.wait_for("[faute] pause", timeout=300)
     run = run_command(env_file, "run", LAKEHOUSE_LOCK_WAIT_S="600")
     assert maintain.finish() == 0, maintain.output()[-3000:]
     assert run.process.returncode == 0, run.output()[-4000:]

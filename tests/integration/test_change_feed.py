@@ -22,6 +22,7 @@ from lakehouse_dev.dataset import iso_utc, revised_keys
 from lakehouse_spark.change_feed import ChangeFeedError, read_changes
 from lakehouse_spark.recovery import history
 from tests.cli_runner import run_cli
+from tests.french import assert_french_numbers
 from tests.private_lake import private_lake
 
 pytestmark = pytest.mark.integration
@@ -89,6 +90,7 @@ def test_make_changes_prints_them_and_refuses_a_bad_start_in_french(two_builds, 
     shown = run_cli("changes", "--table", DIM, "--from", str(first[DIM]), "--limit", "3")
     assert shown.returncode == 0, shown.stderr
     assert f"{len(revised_keys())} mise(s) à jour" in shown.stdout and " → " in shown.stdout
+    assert_french_numbers(shown.stdout)  # « 1 234,50 → 1 240,00 »
     assert "autre(s) (LIMIT=" in shown.stdout
     garbage = run_cli("changes", "--table", DIM, "--from", "hier")
     assert garbage.returncode == 1 and "ni un identifiant de snapshot" in garbage.stderr

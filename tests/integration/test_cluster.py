@@ -29,7 +29,7 @@ from lakehouse_dev.sandbox import write_sandbox_env
 from tests.cli_runner import run_cli
 from tests.lake_tables import table_rows
 from tests.lakehouse_run import python_process
-from tests.stacks import TEST_STACK_SETTINGS
+from tests.stacks import TEST_STACK_SETTINGS, eager_maintenance_policy
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,10 @@ SPARK_STEPS = ("register", "dbt-build", "maintain")
 
 
 def _stack(tmp_path_factory, name: str, port_base: int, **extra: str):
-    env_file = write_sandbox_env(tmp_path_factory.mktemp(name), port_base, **TEST_STACK_SETTINGS, **extra)
+    folder = tmp_path_factory.mktemp(name)
+    # maintenance due on a new lake (the shipped policy has none for young tables): maintain must run tasks
+    policy = str(eager_maintenance_policy(folder))
+    env_file = write_sandbox_env(folder, port_base, **TEST_STACK_SETTINGS, LAKEHOUSE_MAINTENANCE_POLICY=policy, **extra)
     settings = load_settings(environ={}, env_file=env_file)
     spark_conf.write_rendered(settings, jars.resolve_jars(settings, progress=lambda _: None))
     return env_file, settings

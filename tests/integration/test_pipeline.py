@@ -30,6 +30,7 @@ from lakehouse.dbt_runner import DBT_DIR
 from lakehouse_spark.maintenance_due import record_maintained
 from tests.cli_runner import run_cli
 from tests.faults.fixtures import NEW_DAY_EVENTS
+from tests.french import assert_french_numbers
 from tests.lakehouse_run import run_command
 
 pytestmark = pytest.mark.integration
@@ -42,16 +43,6 @@ def _every_snapshot(settings) -> dict[str, list[int]]:
         for (namespace,) in catalog.list_namespaces()
         for identifier in catalog.list_tables(namespace)
     }
-
-
-ENGLISH_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d,])")  # « 1,135 », « 20,000 »
-DECIMAL_POINT = re.compile(r"(?<![\w.])\d+\.\d+ ?(?:s|ms|%|Mo|Go|Ko|o|j|h|enr\./s|lignes/s)(?!\w)")  # « 16.4 s »
-
-
-def assert_french_numbers(output: str) -> None:
-    """Every figure a user reads is French: no « 1,135 » (a French reader reads 1.135) and no « 16.4 s »."""
-    for line in output.splitlines():
-        assert not ENGLISH_THOUSANDS.search(line) and not DECIMAL_POINT.search(line), line
 
 
 def _column(settings, identifier: str, column: str) -> list:

@@ -88,11 +88,11 @@ def test_a_clean_build_is_published_and_its_results_recorded(lake, spark):
     assert all(row[1] > 0 and row[2] == 0 for row in results), results
     assert (lake.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     # make audit-report: each table at the snapshot this audit published; a manifest rewrite since keeps
-    # the data, a write outside the audit is flagged and never shown as checked
+    # the data (a compaction since), a write outside the audit is flagged and never shown as checked
     table = "gold.gold_mart_uemoa_union_aggregates"
     published = mains(lake)[table]
     assert all("celui que cet audit a publié" in line for line in report_lines(lake)[2:]), report_lines(lake)
-    spark.sql(f"CALL lakehouse.system.rewrite_manifests('{table}')")
+    spark.sql(f"CALL lakehouse.system.rewrite_data_files(table => '{table}', options => map('rewrite-all', 'true'))")
     assert mains(lake)[table] != published
     [line] = [line for line in report_lines(lake) if table in line]
     assert f"mêmes données que le snapshot {published}" in line, line
@@ -119,10 +119,18 @@ def test_the_data_docs_show_their_validations_offline_in_chromium(lake, tmp_path
         page.open(data_docs_index(lake).as_uri())
         assert page.evaluate("typeof jQuery === 'function' && typeof jQuery.fn.bootstrapTable === 'function'")
         assert page.evaluate("document.querySelectorAll('tr[data-index]').length") > 0  # the validations list
-        links = "[...new Set(Array.from(document.querySelectorAll('a[href*=\"{}/\"]')).map(a => a.href))]"
-        suites = page.evaluate(links.format("expectations"))
-        validations = page.evaluate(links.format("validations"))
+        suites = page.evaluate(
+            "[...new Set(Array.from(document.querySelectorAll('a[href*=\"expectations/\"]')).map(a => a.href))]"
+        )
+        validations = page.evaluate(  # the rows of the validations list lead there when clicked
+            "[].concat(...Array.from(document.querySelectorAll('table'))"
+            ".filter(t => jQuery(t).data('bootstrap.table'))"
+            ".map(t => jQuery(t).bootstrapTable('getData').map(r => r._table_row_link_path)))"
+            ".filter(p => p && p.startsWith('validations/')).map(p => new URL(p, location.href).href)"
+        )
         assert len(suites) >= 5 and validations, (suites, validations)
+        requested += page.requests
+        assert "/validations/" in page.click('tr[data-index="0"] td')  # a person clicks the first result
         requested += page.requests
         for url in suites + validations[:3]:
             page.open(url)

@@ -24,6 +24,7 @@ from lakehouse.rag.store import chroma_client, passages_collection
 from lakehouse.rag.vocabulary import french_number
 from lakehouse_dev.sandbox import local_chroma_server
 from tests.cli_runner import run_cli
+from tests.french import assert_french_numbers
 from tests.llm_stand_in import running_stand_in
 from tests.no_network import refuse_outside_connections
 from tests.private_lake import private_lake
@@ -147,6 +148,7 @@ def test_make_ask_prints_the_answer_and_json(rag_lake, embedder):
         text = run_cli("ask", "Quelle a été la croissance du Sénégal au T3 2023 ?", **keys)
         assert text.returncode == 0, text.stderr
         assert "gold.gold_kpi_uemoa_growth_yoy, snapshot" in text.stdout and "Passages :" in text.stdout
+        assert_french_numbers(text.stdout)  # figures, scores and the time
         result = run_cli("ask", "croissance du senegal au troisieme trimestre 2023", "--format", "json", **keys)
         assert result.returncode == 0, result.stderr
         body = json.loads(result.stdout)

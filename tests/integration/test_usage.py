@@ -21,6 +21,7 @@ from lakehouse.fast_read import ANALYST_QUERIES, FastReadError, Lake
 from lakehouse.services import service_named
 from lakehouse.services.process import port_answers
 from tests.cli_runner import run_cli
+from tests.french import assert_french_numbers
 from tests.private_lake import private_lake
 
 pytestmark = pytest.mark.integration
@@ -183,6 +184,7 @@ def test_make_sql_prints_a_table_and_what_it_read(published_lake):
     assert result.returncode == 0, result.stderr
     assert "SEN" in result.stdout and "dette_pib_pct" in result.stdout
     assert "8 ligne(s) en" in result.stdout and "gold.gold_mart_uemoa_convergence@" in result.stdout
+    assert_french_numbers(result.stdout)  # « 77,42 », never « 77.42 »
     # the server stays warm: the same query again is answered from the scan cache
     again = run_cli(
         "sql",
@@ -201,9 +203,12 @@ def test_make_sql_prints_a_table_and_what_it_read(published_lake):
     ("args", "message"),
     [
         (["select * from gold.inconnue"], "table inconnue : gold.inconnue (tables de gold :"),
-        (["selec 1 from gold.gold_mart_uemoa_convergence"], "SQL invalide : "),
+        (["selec 1 from gold.gold_mart_uemoa_convergence"], "SQL invalide : erreur de syntaxe près de « selec »"),
         (["drop table gold.gold_mart_uemoa_convergence"], "seules les requêtes SELECT sont acceptées"),
-        (["select colonne_absente from gold.gold_mart_uemoa_convergence"], "SQL invalide : Binder Error"),
+        (
+            ["select colonne_absente from gold.gold_mart_uemoa_convergence"],
+            "SQL invalide : colonne « colonne_absente » absente des tables lues",
+        ),
         (["select * from gold.gold_mart_uemoa_convergence", "--snapshot", "abc"], "un identifiant numérique"),
         (["select * from gold.gold_mart_uemoa_convergence", "--as-of", "hier"], "instant illisible"),
     ],

@@ -66,9 +66,10 @@ def test_job_jvms_compile_with_c1_only_and_the_thrift_server_keeps_c2(tmp_path):
     settings = _settings(tmp_path)
     thrift = spark_conf.spark_properties(settings, JARS)["spark.driver.extraJavaOptions"]
     job = spark_conf.job_properties(settings, JARS)["spark.driver.extraJavaOptions"]
-    assert job == f"{thrift} {spark_conf.C1_ONLY}" and spark_conf.C1_ONLY not in thrift
+    quiet = f"-Dlog4j2.configurationFile={spark_conf.JOB_LOG4J}"  # job JVMs without start-up chatter
+    assert job == f"{thrift} {spark_conf.C1_ONLY} {quiet}" and spark_conf.C1_ONLY not in thrift
     full = spark_conf.job_properties(_settings(tmp_path, LAKEHOUSE_JOB_JVM_C1_ONLY="false"), JARS)
-    assert full["spark.driver.extraJavaOptions"] == thrift
+    assert full["spark.driver.extraJavaOptions"] == f"{thrift} {quiet}" and spark_conf.JOB_LOG4J.is_file()
 
 
 def test_on_a_cluster_each_application_takes_a_share_of_the_workers_and_ships_its_jars(tmp_path):
