@@ -7,6 +7,8 @@ purpose: no pyiceberg, pyarrow or DuckDB here.
 
 from __future__ import annotations
 
+import sys
+
 from lakehouse.core.numbers import number
 from lakehouse.core.settings import Settings
 from lakehouse.fast_read import FastReadError
@@ -69,7 +71,10 @@ def ask_server(settings: Settings, payload: dict, path: str = "/sql") -> dict:
     started: list[str] = []
     stack.up(settings, ["sql"], progress=started.append)
     if any("démarré en" in line for line in started):
-        print("(serveur de lecture rapide démarré ; il reste chaud pour les requêtes suivantes, `make down` l'arrête)")
+        print(  # on stderr: stdout is the answer (`make ask FORMAT=json` is read by programs)
+            "(serveur de lecture rapide démarré ; il reste chaud pour les requêtes suivantes, `make down` l'arrête)",
+            file=sys.stderr,
+        )
     payload = {**payload, "fingerprint": settings_fingerprint(settings)}
     status, body = call(settings, path, payload)
     if status in (404, 409):  # a server left by other settings or an older version: replaced by one for ours
