@@ -176,7 +176,7 @@ def _maintain(settings: Settings) -> StepResult | str:
     from lakehouse.core.maintenance_policy import load_policy
     from lakehouse.publication import drop_stale_audit_branches
     from lakehouse_spark.maintenance import JOBS, run_maintenance
-    from lakehouse_spark.maintenance_due import maintenance_due
+    from lakehouse_spark.maintenance_due import maintenance_due, record_maintained
     from lakehouse_spark.session import get_spark
 
     policy, now = load_policy(settings.maintenance_policy_file), datetime.now(UTC)
@@ -190,6 +190,9 @@ def _maintain(settings: Settings) -> StepResult | str:
             decisions = []
         skip = {decision.identifier: decision.reason for decision in decisions if not decision.due}
         only = {decision.identifier: decision.jobs for decision in decisions if decision.due}
+        for decision in decisions:
+            if decision.record_check:  # a metadata commit, no snapshot: the next runs skip it unread
+                record_maintained(settings, decision.identifier, policy.for_table(decision.identifier), now, False)
         if decisions and len(skip) == len(decisions):
             for decision in decisions:
                 STEP_DETAIL(f"{decision.identifier} — sautée : {decision.reason}")

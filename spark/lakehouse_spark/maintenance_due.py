@@ -56,6 +56,9 @@ class Decision:
     due: bool
     reason: str  # French, shown to the user
     jobs: tuple[str, ...] = ()  # the jobs due, in the order they run (empty when not due)
+    # A table never maintained found with nothing due: recording that check (`record_maintained`, the orphan
+    # search dated from the table's creation) lets the next runs skip it from its metadata file alone.
+    record_check: bool = False
 
 
 def policy_fingerprint(policy: TablePolicy) -> str:
@@ -160,7 +163,7 @@ def _never_maintained(table: Any, identifier: str, policy: TablePolicy, now: dat
     )
     jobs, checked = pending_jobs(table, policy, now)
     if not jobs:
-        return Decision(identifier, False, f"{young} ; rien à faire : {checked}")
+        return Decision(identifier, False, f"{young} ; rien à faire : {checked}", record_check=True)
     why = "; ".join(f"{job} : {reason}" for job, reason in jobs.items())
     return Decision(identifier, True, f"{young} — {why}", tuple(job for job in ALL_JOBS if job in jobs))
 
