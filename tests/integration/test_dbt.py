@@ -1,11 +1,20 @@
 """dbt-spark over Thrift on the real stack: silver and gold built from bronze, figures checked
 against values computed independently in Python from the published dataset; a revised vintage
-landed later changes silver and gold on the next build."""
+landed later changes silver and gold on the next build.
+
+The same lake then serves `make changes`: from the first build's snapshot, the change feed must show
+exactly what the later builds brought — the revised quarters of `dim_uemoa_indicators` as updates
+(pre-image = first vintage, post-image = revised values) and the users who changed their email in
+`stg_users` as updates from the old email to the new one. Then the table is rebuilt identically, as dbt
+does (`CREATE OR REPLACE`): 0 changes since the state before, and every snapshot `make snapshots` lists
+is still accepted as FROM. (One lake for both: each build costs about a minute of the suite.)"""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -16,12 +25,17 @@ from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse_dev import dataset
 from lakehouse_dev.api_server import ApiState, parse_time, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
+from lakehouse_spark.change_feed import ChangeFeedError, read_changes
+from lakehouse_spark.recovery import history
 from lakehouse_spark.register import register
 from tests.cli_runner import run_cli
+from tests.french import assert_french_numbers
 from tests.private_lake import private_lake
 
 pytestmark = pytest.mark.integration
 STREAM = "indicateurs_economiques_uemoa"
+DIM, USERS = "silver.dim_uemoa_indicators", "silver.stg_users"
+TOUCHED = 3  # users who change their email (and move to TGO) between the builds
 CENT = Decimal("0.01")
 
 
@@ -97,7 +111,36 @@ def built(running_stack, spark, tmp_path_factory):
             return result
 
         first = load_and_build(full_refresh=True)
-        yield {"settings": settings, "api": api, "rebuild": load_and_build, "first": first}
+        snapshots = {table: _current(spark, table) for table in (DIM, USERS)}
+        yield {"settings": settings, "api": api, "rebuild": load_and_build, "first": first, "snapshots": snapshots}
+
+
+def _current(spark, table: str) -> int:
+    return spark.sql(f"SELECT snapshot_id FROM lakehouse.{table}.refs WHERE name = 'main'").collect()[0][0]
+
+
+@pytest.fixture(scope="module")
+def revised(built):
+    """The API now serves the revised vintage; silver and gold rebuilt downstream of the indicators."""
+    requests.post(f"{built['api'].url}/admin/state", json={"vintage": 2}, timeout=10).raise_for_status()
+    built["rebuild"](STREAM)
+    return built
+
+
+@pytest.fixture(scope="module")
+def touched(built, running_stack):
+    """TOUCHED users moved to TGO with a new email, 20 more events; rebuilt downstream of both streams.
+    Gives the staging's (rows, distinct event ids) before."""
+    api = built["api"].url
+    before = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
+    requests.post(
+        f"{api}/admin/touch-users",
+        json={"count": TOUCHED, "updated_at": "2026-06-01T00:00:00Z", "pays": "TGO"},
+        timeout=10,
+    ).raise_for_status()
+    requests.post(f"{api}/admin/append-events", json={"count": 20}, timeout=10).raise_for_status()
+    built["rebuild"]("raw_users", "raw_events")
+    return before
 
 
 def gold(settings, table, key, columns):
@@ -164,11 +207,9 @@ def test_gold_figures_match_an_independent_computation(built, running_stack, key
     assert monetary["masse_monetaire_m3"] is None
 
 
-def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(built, running_stack):
-    revised = sorted(dataset.revised_keys())[0]
-    requests.post(f"{built['api'].url}/admin/state", json={"vintage": 2}, timeout=10).raise_for_status()
-    built["rebuild"](STREAM)
-    pays, annee, trimestre = revised
+def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(revised, running_stack):
+    key = sorted(dataset.revised_keys())[0]
+    pays, annee, trimestre = key
     [(published, pib)] = hive_query(
         running_stack,
         "SELECT cast(date_publication as string), pib_nominal "
@@ -176,9 +217,9 @@ def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(built, runn
         f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre}",
     )
     expected = Expected(vintage=2)
-    assert published == "2025-06-30" and pib == expected.value(revised, "pib_nominal")
-    growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", revised, ["pib_nominal_yoy_pct"])
-    assert growth["pib_nominal_yoy_pct"] == expected.growth(revised, "pib_nominal")
+    assert published == "2025-06-30" and pib == expected.value(key, "pib_nominal")
+    growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", key, ["pib_nominal_yoy_pct"])
+    assert growth["pib_nominal_yoy_pct"] == expected.growth(key, "pib_nominal")
     assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators") == [(480,)]
 
 
@@ -259,18 +300,12 @@ def _revised_already(settings) -> bool:
     ) != [(0,)]
 
 
-def test_staging_keeps_the_latest_user_and_each_event_once_incrementally(built, running_stack):
-    api = built["api"].url
-    before = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
-    moved = {f"u{i:07d}": "TGO" for i in range(3)}
-    requests.post(
-        f"{api}/admin/touch-users", json={"count": 3, "updated_at": "2026-06-01T00:00:00Z", "pays": "TGO"}, timeout=10
-    ).raise_for_status()
-    requests.post(f"{api}/admin/append-events", json={"count": 20}, timeout=10).raise_for_status()
-    built["rebuild"]("raw_users", "raw_events")
+def test_staging_keeps_the_latest_user_and_each_event_once_incrementally(touched, running_stack):
+    before = touched
+    moved = {f"u{i:07d}": "TGO" for i in range(TOUCHED)}
     users = dict(hive_query(running_stack, "SELECT user_id, email FROM lakehouse.silver.stg_users"))
     assert len(users) == 50
-    assert all(users[f"u{i:07d}"].startswith("new.") for i in range(3))
+    assert all(users[f"u{i:07d}"].startswith("new.") for i in range(TOUCHED))
     assert not users["u0000003"].startswith("new.")
     after = hive_query(running_stack, "SELECT count(*), count(DISTINCT event_id) FROM lakehouse.silver.stg_events")[0]
     assert after[0] == after[1] == before[0] + 20
@@ -321,3 +356,71 @@ def test_docs_catalog_describes_every_iceberg_table(built):
     documented = manifest["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]
     assert set(catalog["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]) == set(documented)
     assert (PROJECT_ROOT / "dbt" / "target" / "static_index.html").stat().st_size > 100_000
+
+
+# `make changes` on the same lake: what the revised vintage and the touched users changed since the first build.
+
+
+def test_a_revised_vintage_appears_as_updates_with_pre_and_post_images(revised, touched, spark):
+    settings, first = revised["settings"], revised["snapshots"]
+    feed = read_changes(spark, settings, DIM, str(first[DIM]))
+    assert feed.key == ("pays", "annee", "trimestre")
+    updates = [c for c in feed.changes if c.kind == "update"]
+    assert {(c.key["pays"], c.key["annee"], c.key["trimestre"]) for c in updates} == dataset.revised_keys()
+    assert feed.count("insert") == feed.count("delete") == 0
+    before = {
+        (r.pays, r.annee, r.trimestre): r.asDict()
+        for r in spark.sql(f"SELECT * FROM lakehouse.{DIM} VERSION AS OF {first[DIM]}").collect()
+    }
+    now = {(r.pays, r.annee, r.trimestre): r.asDict() for r in spark.sql(f"SELECT * FROM lakehouse.{DIM}").collect()}
+    for change in updates:
+        key = (change.key["pays"], change.key["annee"], change.key["trimestre"])
+        assert change.before == before[key] and change.after == now[key]
+        assert change.changed_columns()  # at least one figure moved
+
+
+def test_updated_users_appear_with_their_old_and_new_email(revised, touched, spark):
+    settings, first = revised["settings"], revised["snapshots"]
+    feed = read_changes(spark, settings, USERS, str(first[USERS]))
+    assert (feed.count("update"), feed.count("insert"), feed.count("delete")) == (TOUCHED, 0, 0)
+    for change in feed.changes:
+        email_before, email_after = change.changed_columns()["email"]
+        assert email_after == "new." + email_before
+    # from the current snapshot: nothing changed since
+    assert read_changes(spark, settings, USERS, str(_current(spark, USERS))).changes == []
+
+
+def test_make_changes_prints_them_and_refuses_a_bad_start_in_french(revised, touched, spark):
+    settings, first = revised["settings"], revised["snapshots"]
+    shown = run_cli("changes", "--table", DIM, "--from", str(first[DIM]), "--limit", "3")
+    assert shown.returncode == 0, shown.stderr
+    assert f"{len(dataset.revised_keys())} mise(s) à jour" in shown.stdout and " → " in shown.stdout
+    assert_french_numbers(shown.stdout)  # « 1 234,50 → 1 240,00 »
+    assert "autre(s) (LIMIT=" in shown.stdout
+    garbage = run_cli("changes", "--table", DIM, "--from", "hier")
+    assert garbage.returncode == 1 and "ni un identifiant de snapshot" in garbage.stderr
+    with pytest.raises(ChangeFeedError, match="n'a pas ou plus ce snapshot"):
+        read_changes(spark, settings, DIM, "1234567")
+    wrong_table = run_cli("changes", "--table", "silver.nope", "--from", str(first[DIM]))
+    assert wrong_table.returncode == 1 and "table inconnue : silver.nope" in wrong_table.stderr
+    assert "WARN" not in wrong_table.stderr + wrong_table.stdout  # refused before Spark starts
+
+
+def test_an_identical_rebuild_shows_no_change_and_every_listed_snapshot_is_accepted(revised, touched, spark):
+    settings, first = revised["settings"], revised["snapshots"]
+    before_rebuild = _current(spark, DIM)
+    time.sleep(1.2)
+    moment = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    time.sleep(1.2)
+    spark.sql(f"CREATE OR REPLACE TABLE lakehouse.{DIM} USING iceberg AS SELECT * FROM lakehouse.{DIM}")  # as dbt does
+    assert _current(spark, DIM) != before_rebuild
+    assert read_changes(spark, settings, DIM, str(before_rebuild)).changes == []
+    assert read_changes(spark, settings, DIM, moment).changes == []
+    # the first build's state is no longer an ancestor of main (the table was replaced): still a FROM
+    assert read_changes(spark, settings, DIM, str(first[DIM])).count("update") == len(dataset.revised_keys())
+    listed = history(spark, DIM)
+    assert first[DIM] in {s.snapshot_id for s in listed} and len(listed) >= 3
+    for state in listed:
+        read_changes(spark, settings, DIM, str(state.snapshot_id))  # none refused
+    with pytest.raises(ChangeFeedError, match=f"est un snapshot de {USERS}, pas de {DIM}"):
+        read_changes(spark, settings, DIM, str(first[USERS]))
