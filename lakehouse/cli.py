@@ -16,18 +16,14 @@ import sys
 from lakehouse.core import jars
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.french_argparse import FrenchArgumentParser
+from lakehouse.core.reporting import only_news
 from lakehouse.core.settings import load_settings
 from lakehouse.core.spark_conf import spark_environment, spark_home
 from lakehouse.core.streams import selected_streams
 from lakehouse.services import ServiceError
 from lakehouse.services.process import port_answers
 
-
-def news_only(line: str) -> None:
-    """What a command that needs some services says about them: only what it had to do (start one), not
-    « déjà démarré » for each, which `make status` tells."""
-    if "déjà démarré" not in line and "déjà présents" not in line:
-        print(line)
+news_only = only_news(print)
 
 
 def _setup(args: argparse.Namespace) -> int:
@@ -210,13 +206,16 @@ def _repair(args: argparse.Namespace) -> int:
     return 0
 
 
-def _maintenance_spark(settings):
+def _maintenance_spark(settings, store_started: bool = False):
+    """The Spark session of the maintenance and history commands, SeaweedFS started first (unless
+    `_check_table_first` just did)."""
     from lakehouse import stack
     from lakehouse.core.maintenance_policy import load_policy
     from lakehouse_spark.session import get_spark
 
     load_policy(settings.maintenance_policy_file)  # a bad policy is refused before Spark starts
-    stack.up(settings, ["seaweedfs"], progress=news_only)
+    if not store_started:
+        stack.up(settings, ["seaweedfs"], progress=news_only)
     return get_spark("lakehouse-maintenance", settings)
 
 
@@ -292,7 +291,7 @@ def _snapshots(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     _check_table_first(settings, args.table)
-    print_history(_maintenance_spark(settings), args.table)
+    print_history(_maintenance_spark(settings, store_started=True), args.table)
     return 0
 
 
@@ -304,7 +303,7 @@ def _rollback(args: argparse.Namespace) -> int:
     snapshot = parse_snapshot_id(args.snapshot) if args.snapshot else None
     check_rollback_target(snapshot, at)  # before Spark starts
     _check_table_first(settings, args.table)
-    rollback(_maintenance_spark(settings), args.table, snapshot_id=snapshot, at=at)
+    rollback(_maintenance_spark(settings, store_started=True), args.table, snapshot_id=snapshot, at=at)
     return 0
 
 
@@ -318,7 +317,8 @@ def _changes(args: argparse.Namespace) -> int:
     if args.end:
         parse_bound(args.end, "TO")
     _check_table_first(settings, args.table)
-    feed = read_changes(_maintenance_spark(settings), settings, args.table, args.start, args.end, args.key)
+    spark = _maintenance_spark(settings, store_started=True)
+    feed = read_changes(spark, settings, args.table, args.start, args.end, args.key)
     print_changes(feed, limit=args.limit)
     return 0
 

@@ -14,13 +14,17 @@ THOUSANDS = "\u202f"  # espace fine insécable
 DECIMAL = ","
 
 
+def rounded(value: float | int | Decimal, decimals: int = 0) -> Decimal:
+    """`value` rounded half up to `decimals` decimals, exactly (a float is read as its shortest repr)."""
+    exact = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP) if exact.is_finite() else exact
+
+
 def number(value: float | int | Decimal, decimals: int = 0) -> str:
     """`value` with `decimals` decimals (half up), thousands apart by a narrow no-break space, decimal comma."""
-    exact = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    if not exact.is_finite():
+    amount = rounded(value, decimals)
+    if not amount.is_finite():
         return str(value)
-    quantum = Decimal(1).scaleb(-decimals)
-    amount = exact.quantize(quantum, rounding=ROUND_HALF_UP)
     sign = "-" if amount < 0 else ""
     whole, _, fraction = f"{abs(amount):.{decimals}f}".partition(".")
     groups = []

@@ -18,3 +18,9 @@ def silent(_line: str) -> None:
 def indented(out: Reporter, prefix: str = "    ") -> Reporter:
     """A reporter that prefixes every line (a step's detail under the step's own line)."""
     return lambda line: out(f"{prefix}{line}")
+
+
+def only_news(out: Reporter) -> Reporter:
+    """What a command that needs some services says about them: only what it had to do (start one), not
+    « déjà démarré » for each, which `make status` tells."""
+    return lambda line: None if "déjà démarré" in line or "déjà présents" in line else out(line)

@@ -95,11 +95,9 @@ class Figure:
 
 def published_value(value: object) -> int | float:
     """A gold value as `french_number` shows it (2 decimals, half up), as a JSON number."""
-    from decimal import ROUND_HALF_UP, Decimal
+    from lakehouse.core.numbers import rounded
 
-    if isinstance(value, int):
-        return value
-    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return value if isinstance(value, int) else float(rounded(value, 2))
 
 
 def _themes_for(question: Question) -> list[tuple[Theme, list[Measure]]]:

@@ -12,7 +12,7 @@ import json
 import sys
 
 from lakehouse.core.numbers import number
-from lakehouse.core.reporting import Reporter
+from lakehouse.core.reporting import Reporter, only_news
 from lakehouse.core.settings import Settings
 
 
@@ -22,7 +22,7 @@ def ensure_chroma_server(settings: Settings, out: Reporter = print) -> None:
     from lakehouse.services import ChromaServer
 
     if ChromaServer().enabled(settings):
-        stack.up(settings, ["chroma"], progress=lambda line: None if "déjà démarré" in line else out(line))
+        stack.up(settings, ["chroma"], progress=only_news(out))
 
 
 def run_ask(settings: Settings, question: str, output: str = "text") -> int:
