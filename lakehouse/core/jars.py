@@ -265,10 +265,13 @@ def _resolve_from_maven(specs: list[JarSpec], settings: Settings, progress: Repo
 
 
 def resolve_jars(settings: Settings, progress: Reporter = print, specs: list[JarSpec] | None = None) -> list[Path]:
-    """Make every locked jar present and verified in `<state>/jars/`; return their paths."""
+    """Make every locked jar present and verified in `<state>/jars/`, then (all jars asked for) compile the
+    project's own jar against them (`own_jar`); return their paths."""
+    own = specs is None
     specs = load_lock() if specs is None else specs
     if settings.jar_source == "maven":
-        return _resolve_from_maven(specs, settings, progress)
+        paths = _resolve_from_maven(specs, settings, progress)
+        return _with_own_jar(settings, paths, progress) if own else paths
     paths = []
     for spec in specs:
         target = settings.jars_dir / spec.name
@@ -282,11 +285,23 @@ def resolve_jars(settings: Settings, progress: Reporter = print, specs: list[Jar
         _link_or_copy(_resolve_from_pypi(spec, settings, progress), target)
         verify_file(target, spec.sha256, spec.size)
         paths.append(target)
-    return paths
+    return _with_own_jar(settings, paths, progress) if own else paths
+
+
+def _with_own_jar(settings: Settings, paths: list[Path], progress: Reporter) -> list[Path]:
+    """The locked jars, then the project's own (compiled against them; absent without `javac`)."""
+    from lakehouse.core.own_jar import build_own_jar
+
+    built = build_own_jar(settings, paths, progress)
+    return paths if built is None else [*paths, built]
 
 
 def verified_jars(settings: Settings, specs: list[JarSpec] | None = None) -> list[Path]:
-    """The jars in `<state>/jars/`, each verified; raise `JarError` if one is absent or altered."""
+    """The jars in `<state>/jars/`, each verified (the project's own too, when all are asked for); raise
+    `JarError` if one is absent or altered."""
+    from lakehouse.core.own_jar import verified_own_jar
+
+    own = specs is None
     specs = load_lock() if specs is None else specs
     if settings.jar_source == "maven":
         recorded = _maven_lock(settings)
@@ -295,8 +310,9 @@ def verified_jars(settings: Settings, specs: list[JarSpec] | None = None) -> lis
             if path.name not in recorded:
                 raise JarError(f"{path}: jar Maven non résolu — lancez `make setup`")
             verify_file(path, recorded[path.name])
-        return paths
-    paths = [settings.jars_dir / spec.name for spec in specs]
-    for spec, path in zip(specs, paths, strict=True):
-        verify_file(path, spec.sha256, spec.size)
-    return paths
+    else:
+        paths = [settings.jars_dir / spec.name for spec in specs]
+        for spec, path in zip(specs, paths, strict=True):
+            verify_file(path, spec.sha256, spec.size)
+    built = verified_own_jar(settings) if own else None
+    return paths if built is None else [*paths, built]

@@ -82,8 +82,27 @@ def render(settings: Settings, jars: list[Path]) -> str:
         "S3_SSL_ENABLED": str(settings.s3_endpoint.startswith("https")).lower(),
         "CLASS_ARCHIVE_OPTIONS": class_archive.java_options(settings, jars),
         "SERVICE_TIMEOUT_MS": str(settings.service_timeout * 1000),
+        "FILE_IO_PROPERTIES": _file_io_properties(settings, jars),
     }
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(values) + _extra_properties(settings)
+
+
+def _file_io_properties(settings: Settings, jars: list[Path]) -> str:
+    """Iceberg's FileIO: the whole-file read path when its jar was compiled and the threshold is > 0."""
+    from lakehouse.core.own_jar import FILE_IO_CLASS, JAR_NAME
+
+    prefix = f"spark.sql.catalog.{settings.catalog_name}"
+    max_bytes = settings.get_int("WHOLE_FILE_MAX_BYTES")
+    if max_bytes <= 0 or not any(jar.name == JAR_NAME for jar in jars):
+        return f"{prefix}.io-impl org.apache.iceberg.hadoop.HadoopFileIO"
+    return "\n".join(
+        [
+            f"{prefix}.io-impl {FILE_IO_CLASS}",
+            f"{prefix}.whole-file.max-bytes {max_bytes}",
+            f"{prefix}.whole-file.prefetch-threads {settings.get_int('WHOLE_FILE_PREFETCH_THREADS')}",
+            f"{prefix}.whole-file.prefetch-max-bytes {settings.get_int('WHOLE_FILE_PREFETCH_MAX_BYTES')}",
+        ]
+    )
 
 
 def _extra_properties(settings: Settings) -> str:

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from lakehouse.core import jars
+from lakehouse.core import jars, own_jar
 from lakehouse.core.settings import load_settings
 
 
@@ -93,7 +93,7 @@ def test_missing_jar_tells_to_run_setup(tmp_path):
 
 def test_real_runtime_jars_of_the_test_stack_match_the_lock(stack_settings):
     paths = jars.verified_jars(stack_settings)
-    assert [p.name for p in paths] == [spec.name for spec in jars.load_lock()]
+    assert [p.name for p in paths] == [spec.name for spec in jars.load_lock()] + [own_jar.JAR_NAME]
 
 
 def _fake_mvn(folder, content: bytes):
