@@ -54,7 +54,7 @@ $(AIRBYTE_STAMP): ingestion/requirements-airbyte.txt
 run: setup ## Tout le pipeline sur la pile locale (la démarre si besoin), seulement ce qui a changé ; FULL=1 refait tout ; AUDIT=0 sans audit
 	@$(if $(filter 0 no false,$(AUDIT)),LAKEHOUSE_AUDIT=false) $(FULL_RUN) $(CLI) run
 
-setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, crée conf/lakehouse.env
+setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendances épinglées), extrait et vérifie les jars Spark, compile spark/java/, crée conf/lakehouse.env
 	@$(CLI) setup $(if $(filter setup,$(MAKECMDGOALS)),,--quiet)
 
 up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST), le serveur Thrift de Spark et PostgreSQL s'il est installé, attend qu'ils répondent

@@ -1,8 +1,13 @@
 """Benchmark of Iceberg compaction: 1,000 small data files rewritten by `rewrite_data_files`, next to
 pyarrow alone reading the same files from S3 and writing them back as one file (the practical lower
-bound of any rewrite). Reported: both medians, rows/s, MB/s of the compaction, and the ratio.
+bound of any rewrite). Reported: the medians, rows/s, MB/s of the compaction, and the ratio.
 
-Each run builds a fresh table of SMALL_FILES files in one commit (not timed) on the throwaway stack
+The compaction runs twice per run, on two identical tables: through the stack's FileIO (the whole-file
+read path of `spark/java/`, when compiled and on) and through Iceberg's HadoopFileIO alone (the same REST
+catalog under another name in the same Spark session). For each, the S3 requests the compaction made
+(HEAD and GET, from the S3A statistics of the JVM's filesystem) are reported per run.
+
+Each run builds fresh tables of SMALL_FILES files in one commit (not timed) on the throwaway stack
 of the registration benchmarks; Spark session start is not included.
 """
 
@@ -24,8 +29,11 @@ from lakehouse.core.clients import s3_filesystem
 SMALL_FILES = int(os.environ.get("BENCH_COMPACT_FILES", "1000"))
 ROWS_PER_FILE = int(os.environ.get("BENCH_COMPACT_ROWS_PER_FILE", "200"))
 ICEBERG = "compaction Iceberg (rewrite_data_files)"
+HADOOP = "compaction Iceberg, HadoopFileIO seul"
 PYARROW = "pyarrow : lecture S3 + réécriture en 1 fichier"
+PLAIN_CATALOG = "bench_hadoop_io"
 _BYTES: list[int] = []
+_REQUESTS: dict[str, list[int]] = {}
 
 
 def _small_files_table(spark, identifier: str) -> list[str]:
@@ -44,20 +52,58 @@ def _small_files_table(spark, identifier: str) -> list[str]:
     return [row[0] for row in spark.sql(f"SELECT file_path FROM {identifier}.files").collect()]
 
 
+def _plain_catalog(spark, catalog: str) -> str:
+    """The session's catalog under another name, reading through Iceberg's HadoopFileIO alone."""
+    prefix = f"spark.sql.catalog.{catalog}"
+    for key, value in spark.sparkContext.getConf().getAll():
+        if key == prefix or key.startswith(prefix + "."):
+            spark.conf.set(key.replace(prefix, f"spark.sql.catalog.{PLAIN_CATALOG}", 1), value)
+    spark.conf.set(f"spark.sql.catalog.{PLAIN_CATALOG}.io-impl", "org.apache.iceberg.hadoop.HadoopFileIO")
+    return PLAIN_CATALOG
+
+
+def _s3_requests(spark, location: str) -> dict[str, int]:
+    """HEAD and GET requests made so far by the JVM's S3A filesystem of `location` (its S3A statistics)."""
+    jvm = spark._jvm
+    fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(location), spark._jsc.hadoopConfiguration())
+    counters = fs.getIOStatistics().counters()
+    return {name: int(counters.get(f"action_http_{name.lower()}_request") or 0) for name in ("HEAD", "GET")}
+
+
+def _timed_compaction(spark, settings, policy, identifier: str, catalog: str, measure: str, samples: Samples) -> None:
+    from lakehouse_spark.maintenance import run_maintenance
+
+    default = spark.conf.get("spark.sql.defaultCatalog")
+    location = spark.sql(f"DESCRIBE TABLE EXTENDED {identifier}").where("col_name = 'Location'").collect()[0][1]
+    spark.conf.set("spark.sql.defaultCatalog", catalog)
+    try:
+        before = _s3_requests(spark, location)
+        started = time.perf_counter()
+        [report] = run_maintenance(spark, settings, ["compact"], table=identifier, policy=policy, out=lambda _: None)
+        samples[measure].append(time.perf_counter() - started)
+        after = _s3_requests(spark, location)
+    finally:
+        spark.conf.set("spark.sql.defaultCatalog", default)
+    assert report.before.data_files == SMALL_FILES and report.after.data_files == 1, report
+    for name in ("HEAD", "GET"):
+        _REQUESTS.setdefault(f"{measure} : requêtes {name}", []).append(after[name] - before[name])
+
+
 def compaction() -> Samples:
     from lakehouse.core.maintenance_policy import load_policy
-    from lakehouse_spark.maintenance import run_maintenance
 
     settings, spark = _context()
     policy = load_policy(settings.maintenance_policy_file)
-    samples: Samples = {ICEBERG: [], PYARROW: []}
+    samples: Samples = {ICEBERG: [], HADOOP: [], PYARROW: []}
     namespace = f"bench_compact_{uuid.uuid4().hex[:8]}"
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.{namespace}")
+    plain = _plain_catalog(spark, settings.catalog_name)
     s3 = s3_filesystem(settings)
     for run in range(RUNS):
         identifier = f"{namespace}.t{run}"
         paths = [p.split("://", 1)[1] for p in _small_files_table(spark, identifier)]
         assert len(paths) == SMALL_FILES, len(paths)
+        _small_files_table(spark, f"{identifier}_hadoop")
         _BYTES.append(sum(info.size for info in s3.get_file_info(paths)))
 
         started = time.perf_counter()
@@ -68,10 +114,10 @@ def compaction() -> Samples:
         samples[PYARROW].append(time.perf_counter() - started)
         assert table.num_rows == SMALL_FILES * ROWS_PER_FILE
 
-        started = time.perf_counter()
-        [report] = run_maintenance(spark, settings, ["compact"], table=identifier, policy=policy, out=lambda _: None)
-        samples[ICEBERG].append(time.perf_counter() - started)
-        assert report.before.data_files == SMALL_FILES and report.after.data_files == 1, report
+        # alternate which one runs first (a warmer JVM favours the second)
+        order = [(identifier, settings.catalog_name, ICEBERG), (f"{identifier}_hadoop", plain, HADOOP)]
+        for name, catalog, measure in order if run % 2 == 0 else order[::-1]:
+            _timed_compaction(spark, settings, policy, name, catalog, measure, samples)
     return samples
 
 
@@ -85,6 +131,8 @@ def derived(samples: Samples) -> dict[str, float]:
         "pyarrow Mo/s": megabytes / pyarrow,
         "ratio compaction / pyarrow (durée)": iceberg / pyarrow,
         "vitesse compaction / pyarrow — objectif ≥ 0,5": pyarrow / iceberg,
+        "vitesse HadoopFileIO seul / pyarrow": pyarrow / statistics.median(samples[HADOOP]),
+        **{f"{name} (médiane)": statistics.median(counts) for name, counts in sorted(_REQUESTS.items())},
     }
 
 

@@ -1,10 +1,12 @@
 """The project's own jar: the whole-file read path of Iceberg (`spark/java/`), compiled at `make setup`.
 
 `build_own_jar` compiles the Java sources with the JDK's `javac` against the verified runtime jars and
-Spark's own, and packs them in `<state>/jars/lakehouse-iceberg-io.jar` with fixed timestamps (the same
-sources and JDK give the same bytes). Beside it, `lakehouse-iceberg-io.lock` records the SHA-256 of the
-sources and of the jar: the jar is rebuilt when the sources change, and `verified_own_jar` checks it
-before a service or a Spark session uses it, as the other jars are checked. No binary is committed.
+Spark's own, and packs them with fixed timestamps (the same sources and JDK give the same bytes), once per
+version of the sources in the per-user cache (with the jar's SHA-256, checked before each reuse);
+`<state>/jars/lakehouse-iceberg-io.jar` is a link to it. Beside it, `lakehouse-iceberg-io.lock` records the
+SHA-256 of the sources and of the jar: the jar is rebuilt when the sources change, and `verified_own_jar`
+checks it before a service or a Spark session uses it, as the other jars are checked. No binary is
+committed.
 
 Without `javac` (a JRE only), setup says so and the stack reads through Iceberg's HadoopFileIO.
 """
@@ -77,7 +79,10 @@ def _pack(classes: Path, target: Path) -> None:
 
 
 def build_own_jar(settings: Settings, runtime_jars: list[Path], progress: Reporter = print) -> Path | None:
-    """The compiled jar in `<state>/jars/` (rebuilt if its sources changed); None without `javac`."""
+    """The compiled jar in `<state>/jars/` (rebuilt if its sources changed); None without `javac`.
+    Compiled once per version of the sources in the per-user cache, shared by checkouts and test stacks."""
+    from lakehouse.core.jars import _link_or_copy
+
     target, digest = settings.jars_dir / JAR_NAME, source_digest()
     lock = _lock(settings)
     if target.is_file() and lock.get("sources_sha256") == digest and lock.get("jar_sha256") == _sha256(target):
@@ -90,8 +95,22 @@ def build_own_jar(settings: Settings, runtime_jars: list[Path], progress: Report
             "puis make setup"
         )
         return None
-    progress(f"compilation de la lecture des petits fichiers ({len(sources())} sources Java, spark/java/)")
+    version = _javac_version(javac)
+    cached = settings.cache_dir / "jars" / f"own-{digest[:16]}-{hashlib.sha256(version.encode()).hexdigest()[:8]}"
+    jar, recorded = cached / JAR_NAME, cached / "sha256"
+    if not (jar.is_file() and recorded.is_file() and recorded.read_text().strip() == _sha256(jar)):
+        progress(f"compilation de la lecture des petits fichiers ({len(sources())} sources Java, spark/java/)")
+        _compile(javac, runtime_jars, cached)
+    _link_or_copy(jar, target)
+    lock = {"sources_sha256": digest, "jar_sha256": recorded.read_text().strip(), "javac": version}
+    (settings.jars_dir / LOCK_NAME).write_text(json.dumps(lock, indent=2) + "\n")
+    return target
+
+
+def _compile(javac: str, runtime_jars: list[Path], folder: Path) -> None:
+    """Compile the sources and pack them in `folder/JAR_NAME` (written under another name, then renamed)."""
     classpath = ":".join(str(path) for path in [*runtime_jars, *_spark_jars()])
+    folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lakehouse-javac-") as work:
         classes = Path(work) / "classes"
         command = [javac, "--release", "17", "-encoding", "UTF-8", "-nowarn", "-Xlint:-path"]
@@ -99,13 +118,14 @@ def build_own_jar(settings: Settings, runtime_jars: list[Path], progress: Report
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise OwnJarError(f"javac a échoué sur spark/java/ :\n{(result.stdout + result.stderr).strip()[-3000:]}")
-        settings.jars_dir.mkdir(parents=True, exist_ok=True)
-        partial = settings.jars_dir / f".{JAR_NAME}.{Path(work).name}"
+        partial = folder / f".{JAR_NAME}.{Path(work).name}"
         _pack(classes, partial)
-        partial.replace(target)
-    lock = {"sources_sha256": digest, "jar_sha256": _sha256(target), "javac": _javac_version(javac)}
-    (settings.jars_dir / LOCK_NAME).write_text(json.dumps(lock, indent=2) + "\n")
-    return target
+        digest = _sha256(partial)
+        (folder / JAR_NAME).unlink(missing_ok=True)  # a new inode: links to an altered copy keep theirs
+        partial.replace(folder / JAR_NAME)
+        recorded = folder / f".sha256.{Path(work).name}"
+        recorded.write_text(digest + "\n")
+        recorded.replace(folder / "sha256")
 
 
 def _javac_version(javac: str) -> str:

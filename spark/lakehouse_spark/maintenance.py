@@ -217,11 +217,11 @@ def describe_failure(error: Exception) -> str:
     return first_line(error)
 
 
-def policy_stats(spark, identifier: str, policy: TablePolicy) -> TableStats:
+def policy_stats(settings: Settings, identifier: str, policy: TablePolicy) -> TableStats:
     """The table's stats with the policy's thresholds; rewrite_data_files considers the files under 75 %
     of the target size (its min-file-size-bytes default)."""
     return table_stats(
-        spark, identifier, policy.small_file_bytes, policy.target_file_size_bytes * 3 // 4, policy.min_input_files
+        settings, identifier, policy.small_file_bytes, policy.target_file_size_bytes * 3 // 4, policy.min_input_files
     )
 
 
@@ -229,7 +229,7 @@ def maintain_table(
     spark, identifier: str, policy: TablePolicy, jobs: list[str], context: Context, out: Reporter
 ) -> TableReport:
     started = time.monotonic()
-    report = TableReport(identifier=identifier, before=policy_stats(spark, identifier, policy))
+    report = TableReport(identifier=identifier, before=policy_stats(context.settings, identifier, policy))
     out(f"{identifier} — avant : {report.before.line()}")
     try:
         ensure_commit_retries(spark, identifier, policy)
@@ -245,7 +245,7 @@ def maintain_table(
     except Exception as error:  # Py4J/Spark errors carry the Java exception text
         report.failure = describe_failure(error)
         out(f"  ÉCHEC : {report.failure}")
-    report.after = policy_stats(spark, identifier, policy)
+    report.after = policy_stats(context.settings, identifier, policy)
     report.seconds = time.monotonic() - started
     out(f"{identifier} — après : {report.after.line()} ({seconds(report.seconds)})")
     return report

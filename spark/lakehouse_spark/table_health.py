@@ -57,7 +57,7 @@ def table_health(
     for identifier in identifiers:
         table_policy = policy.for_table(identifier)
         try:
-            stats = policy_stats(spark, identifier, table_policy)
+            stats = policy_stats(settings, identifier, table_policy)
             expirable = expirable_snapshots(spark, identifier, table_policy, now)
             orphans = find_orphans(spark, identifier, table_policy, Context(now=now, apply=False, settings=settings))
         except Exception as error:  # one unreadable table does not hide the others

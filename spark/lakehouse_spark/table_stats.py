@@ -1,16 +1,18 @@
-"""What an Iceberg table holds, read from its metadata tables: the numbers behind `make table-health`
-and the before/after line of every maintenance job.
+"""What an Iceberg table holds, read from its metadata (pyiceberg, no Spark query): the numbers behind
+`make table-health` and the before/after line of every maintenance job.
 
-    stats = table_stats(spark, "bronze.raw_events", small_file_bytes=8 * 1024 * 1024)
+    stats = table_stats(settings, "bronze.raw_events", small_file_bytes=8 * 1024 * 1024)
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.numbers import number
+from lakehouse.core.settings import Settings
 
 
 class UnknownTable(LakehouseError):
@@ -82,48 +84,46 @@ def check_table(spark, identifier: str) -> str:
 
 
 def table_stats(
-    spark, identifier: str, small_file_bytes: int, candidate_file_bytes: int = 0, min_input_files: int = 1
+    settings: Settings, identifier: str, small_file_bytes: int, candidate_file_bytes: int = 0, min_input_files: int = 1
 ) -> TableStats:
-    """One SQL statement over the metadata tables (.snapshots, .files, .manifests, .refs) of the table.
-    `small_files` counts data files under `small_file_bytes`; `compaction_candidates` the data files under
-    `candidate_file_bytes` in the partitions holding at least `min_input_files` of them (what
-    rewrite_data_files would rewrite)."""
-    table = qualified(spark, identifier)
-    partition = "partition" if "partition" in spark.table(f"{table}.files").columns else "'-'"
-    row = spark.sql(f"""
-        select
-            (select count(*) from {table}.snapshots) as snapshots,
-            (select min(unix_millis(committed_at)) from {table}.snapshots) as oldest_snapshot_ms,
-            (select max(snapshot_id) from {table}.refs where name = 'main') as current_snapshot_id,
-            (select count(*) from {table}.manifests) as manifests,
-            coalesce(sum(data_files), 0) as data_files, coalesce(sum(data_bytes), 0) as data_bytes,
-            coalesce(sum(records), 0) as records, coalesce(sum(small_files), 0) as small_files,
-            coalesce(sum(case when candidates >= {int(min_input_files)} then candidates else 0 end), 0)
-                as compaction_candidates,
-            coalesce(sum(delete_files), 0) as delete_files
-        from (
-            select
-                count_if(content = 0) as data_files,
-                sum(case when content = 0 then file_size_in_bytes else 0 end) as data_bytes,
-                sum(case when content = 0 then record_count else 0 end) as records,
-                count_if(content = 0 and file_size_in_bytes < {int(small_file_bytes)}) as small_files,
-                count_if(content = 0 and file_size_in_bytes < {int(candidate_file_bytes)}) as candidates,
-                count_if(content <> 0) as delete_files
-            from {table}.files
-            group by spec_id, {partition}
-        ) as per_partition
-    """).collect()[0]
-    oldest = None if row.oldest_snapshot_ms is None else datetime.fromtimestamp(row.oldest_snapshot_ms / 1000, UTC)
+    """Read from the table's Iceberg metadata (pyiceberg: its metadata file, manifest list and manifests),
+    without a Spark query: the same figures as Spark's metadata tables (.snapshots, .refs, .manifests and
+    the live entries of .files). `small_files` counts data files under `small_file_bytes`;
+    `compaction_candidates` the data files under `candidate_file_bytes` in the partitions holding at least
+    `min_input_files` of them (what rewrite_data_files would rewrite)."""
+    from pyiceberg.manifest import DataFileContent
+
+    from lakehouse.core.clients import iceberg_catalog
+
+    table = iceberg_catalog(settings).load_table(tuple(identifier.split(".")))
+    current = table.current_snapshot()
+    manifests = current.manifests(table.io) if current else []
+    data_files = data_bytes = records = small_files = delete_files = 0
+    candidates: Counter = Counter()
+    for manifest in manifests:
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            data_file = entry.data_file
+            if data_file.content != DataFileContent.DATA:
+                delete_files += 1
+                continue
+            data_files += 1
+            data_bytes += data_file.file_size_in_bytes
+            records += data_file.record_count
+            small_files += data_file.file_size_in_bytes < small_file_bytes
+            if data_file.file_size_in_bytes < candidate_file_bytes:
+                candidates[(manifest.partition_spec_id, tuple(data_file.partition))] += 1
+    snapshots = table.snapshots()
+    oldest = min((s.timestamp_ms for s in snapshots), default=None)
     return TableStats(
         identifier=identifier,
-        snapshots=row.snapshots,
-        data_files=row.data_files,
-        data_bytes=row.data_bytes,
-        records=row.records,
-        small_files=row.small_files,
-        compaction_candidates=row.compaction_candidates,
-        delete_files=row.delete_files,
-        manifests=row.manifests,
-        oldest_snapshot_at=oldest,
-        current_snapshot_id=row.current_snapshot_id,
+        snapshots=len(snapshots),
+        data_files=data_files,
+        data_bytes=data_bytes,
+        records=records,
+        small_files=small_files,
+        compaction_candidates=sum(count for count in candidates.values() if count >= min_input_files),
+        delete_files=delete_files,
+        manifests=len(manifests),
+        oldest_snapshot_at=None if oldest is None else datetime.fromtimestamp(oldest / 1000, UTC),
+        current_snapshot_id=current.snapshot_id if current else None,
     )

@@ -10,13 +10,16 @@ fails loudly, naming the file. The bound of the fetch ahead holds, and is given 
 
 from __future__ import annotations
 
+import re
+import subprocess
 import threading
 import time
 
 import pytest
 
-from lakehouse.core.clients import s3_client
+from lakehouse.core.clients import hive_query, s3_client
 from lakehouse.core.own_jar import FILE_IO_CLASS
+from lakehouse.services import service_named
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +197,47 @@ def test_concurrent_readers_get_the_same_rows(spark, catalogs, hard_table):
     assert not failures, failures
     assert all(result == expected for result in results)
     assert _all_given_back(spark)
+
+
+def test_table_stats_read_from_the_metadata_agree_with_spark_metadata_tables(spark, running_stack, hard_table):
+    """The maintenance's before/after figures come from the Iceberg metadata (pyiceberg) since issue 32,
+    not from a Spark query: they must be Spark's metadata tables' figures."""
+    from lakehouse_spark.table_stats import table_stats
+
+    table = f"lakehouse.{hard_table}"
+    files = spark.sql(f"SELECT content, file_size_in_bytes, record_count, spec_id, partition FROM {table}.files")
+    data = files.where("content = 0")
+    sizes = sorted(row[0] for row in data.select("file_size_in_bytes").collect())
+    small, candidate = sizes[len(sizes) * 3 // 4], sizes[len(sizes) // 2]  # thresholds inside the table's sizes
+    stats = table_stats(running_stack, hard_table, small, candidate, min_input_files=3)
+    per_partition = data.where(f"file_size_in_bytes < {candidate}").groupBy("spec_id", "partition").count().collect()
+    expected = {
+        "snapshots": spark.sql(f"SELECT count(*) FROM {table}.snapshots").collect()[0][0],
+        "manifests": spark.sql(f"SELECT count(*) FROM {table}.manifests").collect()[0][0],
+        "data_files": data.count(),
+        "data_bytes": data.agg({"file_size_in_bytes": "sum"}).collect()[0][0],
+        "records": data.agg({"record_count": "sum"}).collect()[0][0],
+        "small_files": data.where(f"file_size_in_bytes < {small}").count(),
+        "delete_files": files.where("content <> 0").count(),
+        "compaction_candidates": sum(row["count"] for row in per_partition if row["count"] >= 3),
+        "current_snapshot_id": spark.sql(f"SELECT snapshot_id FROM {table}.refs WHERE name = 'main'").collect()[0][0],
+    }
+    assert {key: getattr(stats, key) for key in expected} == expected
+    assert stats.delete_files > 0 and 0 < stats.compaction_candidates < stats.data_files
+    oldest = spark.sql(f"SELECT min(committed_at) FROM {table}.snapshots").collect()[0][0]
+    assert (
+        abs(stats.oldest_snapshot_at.timestamp() - oldest.replace(tzinfo=stats.oldest_snapshot_at.tzinfo).timestamp())
+        < 1
+    )
+
+
+def test_thrift_sessions_share_one_pool_of_fetch_threads(running_stack, many_files):
+    """Each Thrift session has its own catalog and FileIO; the fetch-ahead pool is the JVM's: reading small
+    files from one session after another leaves at most PREFETCH_THREADS fetch threads, and no bytes held."""
+    thrift = service_named("thrift").process(running_stack)
+    for _ in range(6):  # 6 sessions, one after another, each reading the 300 small files
+        # (not count(*): Iceberg answers it from the manifests without reading a file)
+        assert hive_query(running_stack, f"SELECT sum(id) FROM lakehouse.{many_files}") == [(sum(range(30_000)),)]
+    dump = subprocess.run(["jcmd", str(thrift.pid()), "Thread.print"], capture_output=True, text=True, check=True)
+    fetch_threads = re.findall(r'^"lakehouse-prefetch-\d+"', dump.stdout, re.MULTILINE)
+    assert 0 < len(fetch_threads) <= running_stack.get_int("WHOLE_FILE_PREFETCH_THREADS"), fetch_threads

@@ -14,24 +14,30 @@ pytestmark = pytest.mark.skipif(shutil.which("javac") is None, reason="javac abs
 
 @pytest.fixture()
 def settings(stack_settings, tmp_path):
-    """The test stack's verified jars, and a state folder of the test's own for the compiled jar."""
-    state = stack_settings.with_values(LAKEHOUSE_STATE_DIR=str(tmp_path / "state"))
+    """The test stack's verified jars, and state and cache folders of the test's own for the compiled jar."""
+    state = stack_settings.with_values(
+        LAKEHOUSE_STATE_DIR=str(tmp_path / "state"), LAKEHOUSE_CACHE_DIR=str(tmp_path / "cache")
+    )
     return state, jars.verified_jars(stack_settings)[:-1]
 
 
-def test_the_same_sources_give_the_same_jar_and_an_altered_jar_is_refused(settings):
+def test_the_same_sources_give_the_same_jar_and_an_altered_jar_is_refused(settings, tmp_path):
     state, runtime = settings
+    javac = shutil.which("javac")
+    own_jar._compile(javac, runtime, tmp_path / "one")
+    own_jar._compile(javac, runtime, tmp_path / "two")
+    assert (tmp_path / "one" / own_jar.JAR_NAME).read_bytes() == (tmp_path / "two" / own_jar.JAR_NAME).read_bytes()
+
     built = own_jar.build_own_jar(state, runtime, progress=lambda _: None)
     first = built.read_bytes()
-    built.unlink()
-    assert own_jar.build_own_jar(state, runtime, progress=lambda _: None).read_bytes() == first
     assert own_jar.verified_own_jar(state) == built
-    built.write_bytes(first[:-1] + bytes([first[-1] ^ 1]))
+    built.write_bytes(first[:-1] + bytes([first[-1] ^ 1]))  # also alters the cached copy it is linked to
     with pytest.raises(own_jar.OwnJarError, match="modifié depuis sa compilation"):
         own_jar.verified_own_jar(state)
     messages: list[str] = []
-    own_jar.build_own_jar(state, runtime, progress=messages.append)  # setup repairs it
-    assert messages and own_jar.verified_own_jar(state).read_bytes() == first
+    own_jar.build_own_jar(state, runtime, progress=messages.append)  # setup compiles it again
+    assert any("compilation" in message for message in messages)
+    assert own_jar.verified_own_jar(state).read_bytes() == first
 
 
 def test_changed_sources_are_refused_until_setup_compiles_them(settings, monkeypatch):
