@@ -30,15 +30,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pyarrow as pa
 
 from bench.memory import PeakMemory
-from bench.runner import Benchmark, Samples
+from bench.runner import RESULTS_DIR, Benchmark, Samples
 from bench.stack_benchmarks import RUNS, subprocess_env, user_stack
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.numbers import parse as parse_number
@@ -67,6 +69,19 @@ def _every_snapshot(settings) -> set[tuple[str, int]]:
     }
 
 
+def _keep_output(text: str) -> None:
+    """Each timed `make run`'s output, in order, beside the results: `bench/results/make-run-logs/NN.txt`."""
+    folder = RESULTS_DIR / "make-run-logs"
+    if not _KEPT:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    _KEPT.append(folder / f"{len(_KEPT) + 1:02d}.txt")
+    _KEPT[-1].write_text(text, encoding="utf-8")
+
+
+_KEPT: list[Path] = []
+
+
 def _make_run(env: dict[str, str], settings, peaks: list[float], *arguments: str) -> tuple[float, dict[str, float]]:
     """Time one `python -m lakehouse run`; append the peak resident memory of the stack and the run (GB)."""
     started = time.perf_counter()
@@ -82,6 +97,7 @@ def _make_run(env: dict[str, str], settings, peaks: list[float], *arguments: str
         peak.watch(process.pid)
         stdout, stderr = process.communicate()
     elapsed = time.perf_counter() - started
+    _keep_output(stdout + stderr)
     if process.returncode != 0:
         raise RuntimeError(f"make run en échec :\n{stdout[-3000:]}{stderr[-2000:]}")
     peaks.append(peak.gigabytes)
