@@ -211,15 +211,9 @@ def run_suites(
             definition = context.validation_definitions.add_or_update(
                 ValidationDefinition(name=spec.name, data=batch, suite=context.suites.get(spec.name))
             )
-            with quiet_third_parties():
-                result = definition.run(
-                    batch_parameters={"dataframe": dataframe},
-                    result_format={
-                        "result_format": "SUMMARY",
-                        "unexpected_index_column_names": list(spec.keys),
-                        "partial_unexpected_count": SAMPLE_SIZE,
-                    },
-                )
+            result = _validate(definition, dataframe, spec, "BASIC")
+            if not result.success:  # the rows behind a failure: the summary, with the keys of the rows
+                result = _validate(definition, dataframe, spec, "SUMMARY")
             found = [_outcome(spec, snapshot, item) for item in result.results]
             outcomes.extend(found)
             failed = sum(1 for o in found if not o.success)
@@ -238,6 +232,22 @@ def run_suites(
     for left in localize_site(settings, data_docs_index(settings).parent):  # readable offline
         out(f"Data Docs : adresse externe encore chargée par {left}")
     return outcomes
+
+
+def _validate(definition: Any, dataframe: Any, spec: SuiteSpec, result_format: str) -> Any:
+    """One validation of the suite. BASIC gives the counts and a few unexpected values (what `observed`
+    shows); SUMMARY adds the keys of unexpected rows, at the cost of about one Spark job per expectation
+    even when it passes (3 bronze suites, warm JVM: 3,4 s in BASIC against 5,0 s in SUMMARY): it is asked
+    only for a suite that failed."""
+    with quiet_third_parties():
+        return definition.run(
+            batch_parameters={"dataframe": dataframe},
+            result_format={
+                "result_format": result_format,
+                "unexpected_index_column_names": list(spec.keys),
+                "partial_unexpected_count": SAMPLE_SIZE,
+            },
+        )
 
 
 def validated_snapshots(spark: Any, settings: Settings, passed_only: bool = False) -> set[tuple[str, int, str]]:
