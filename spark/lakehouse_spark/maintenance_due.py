@@ -44,6 +44,7 @@ from pyiceberg.manifest import DataFileContent, ManifestContent
 from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.maintenance_policy import MaintenancePolicy, TablePolicy
 from lakehouse.core.settings import Settings
+from lakehouse_spark.table_stats import live_files
 
 PROPERTY = "lakehouse.maintenance.last"
 ALL_JOBS = ("compact", "rewrite-manifests", "expire-snapshots", "remove-orphans")
@@ -82,13 +83,10 @@ def pending_jobs(table: Any, policy: TablePolicy, now: datetime) -> tuple[dict[s
     candidates: Counter = Counter()
     manifests = current.manifests(table.io) if current else []
     threshold = policy.target_file_size_bytes * 3 // 4
-    for manifest in manifests:
-        if manifest.content != ManifestContent.DATA:
-            continue
-        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-            data_file = entry.data_file
-            if data_file.content == DataFileContent.DATA and data_file.file_size_in_bytes < threshold:
-                candidates[(manifest.partition_spec_id, tuple(data_file.partition))] += 1
+    data_manifests = [manifest for manifest in manifests if manifest.content == ManifestContent.DATA]
+    for partition, data_file in live_files(table, data_manifests):
+        if data_file.content == DataFileContent.DATA and data_file.file_size_in_bytes < threshold:
+            candidates[partition] += 1
     most = max(candidates.values(), default=0)
     jobs = {}
     if most >= policy.min_input_files:

@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.numbers import number
@@ -83,6 +85,14 @@ def check_table(spark, identifier: str) -> str:
     return identifier
 
 
+def live_files(table: Any, manifests: list) -> Iterator[tuple[tuple, Any]]:
+    """(partition: spec id and partition values, file) of each live file (data or delete) of `manifests`,
+    read by pyiceberg; what rewrite_data_files groups by."""
+    for manifest in manifests:
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            yield (manifest.partition_spec_id, tuple(entry.data_file.partition)), entry.data_file
+
+
 def table_stats(
     settings: Settings, identifier: str, small_file_bytes: int, candidate_file_bytes: int = 0, min_input_files: int = 1
 ) -> TableStats:
@@ -100,18 +110,16 @@ def table_stats(
     manifests = current.manifests(table.io) if current else []
     data_files = data_bytes = records = small_files = delete_files = 0
     candidates: Counter = Counter()
-    for manifest in manifests:
-        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-            data_file = entry.data_file
-            if data_file.content != DataFileContent.DATA:
-                delete_files += 1
-                continue
-            data_files += 1
-            data_bytes += data_file.file_size_in_bytes
-            records += data_file.record_count
-            small_files += data_file.file_size_in_bytes < small_file_bytes
-            if data_file.file_size_in_bytes < candidate_file_bytes:
-                candidates[(manifest.partition_spec_id, tuple(data_file.partition))] += 1
+    for partition, data_file in live_files(table, manifests):
+        if data_file.content != DataFileContent.DATA:
+            delete_files += 1
+            continue
+        data_files += 1
+        data_bytes += data_file.file_size_in_bytes
+        records += data_file.record_count
+        small_files += data_file.file_size_in_bytes < small_file_bytes
+        if data_file.file_size_in_bytes < candidate_file_bytes:
+            candidates[partition] += 1
     snapshots = table.snapshots()
     oldest = min((s.timestamp_ms for s in snapshots), default=None)
     return TableStats(

@@ -20,6 +20,7 @@ import pytest
 from lakehouse.core.clients import hive_query, s3_client
 from lakehouse.core.own_jar import FILE_IO_CLASS
 from lakehouse.services import service_named
+from lakehouse_dev.catalog_alias import catalog_alias
 
 pytestmark = pytest.mark.integration
 
@@ -27,23 +28,13 @@ TINY_MAX_BYTES, TINY_PREFETCH_BYTES = 2_000, 20_000
 HARD = "default.wf_hard"
 
 
-def _catalog(spark, name: str, **properties: str) -> str:
-    """The lakehouse's catalog under another name, with other FileIO properties."""
-    prefix = "spark.sql.catalog.lakehouse"
-    for key, value in spark.sparkContext.getConf().getAll():
-        if key == prefix or key.startswith(prefix + "."):
-            spark.conf.set(key.replace(prefix, f"spark.sql.catalog.{name}", 1), value)
-    for key, value in properties.items():
-        spark.conf.set(f"spark.sql.catalog.{name}.{key}", value)
-    return name
-
-
 @pytest.fixture(scope="module")
 def catalogs(spark):
     assert spark.conf.get("spark.sql.catalog.lakehouse.io-impl") == FILE_IO_CLASS
-    plain = _catalog(spark, "plain", **{"io-impl": "org.apache.iceberg.hadoop.HadoopFileIO"})
-    tiny = _catalog(
+    plain = catalog_alias(spark, "lakehouse", "plain", **{"io-impl": "org.apache.iceberg.hadoop.HadoopFileIO"})
+    tiny = catalog_alias(
         spark,
+        "lakehouse",
         "tiny",
         **{"whole-file.max-bytes": str(TINY_MAX_BYTES), "whole-file.prefetch-max-bytes": str(TINY_PREFETCH_BYTES)},
     )
