@@ -93,6 +93,8 @@ def _file_io_properties(settings: Settings, jars: list[Path]) -> str:
 
     prefix = f"spark.sql.catalog.{settings.catalog_name}"
     max_bytes = settings.get_int("WHOLE_FILE_MAX_BYTES")
+    if max_bytes > 1 << 30:
+        raise SettingsError(f"LAKEHOUSE_WHOLE_FILE_MAX_BYTES={max_bytes} : au plus {1 << 30} octets (1 Gio)")
     if max_bytes <= 0 or not any(jar.name == JAR_NAME for jar in jars):
         return f"{prefix}.io-impl org.apache.iceberg.hadoop.HadoopFileIO"
     return "\n".join(

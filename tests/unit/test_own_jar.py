@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from lakehouse.core import jars, own_jar, spark_conf
+from lakehouse.core.settings import SettingsError
 
 pytestmark = pytest.mark.skipif(shutil.which("javac") is None, reason="javac absent (JRE seul)")
 
@@ -56,3 +57,10 @@ def test_the_spark_configuration_reads_through_it_unless_turned_off(settings):
     off = spark_conf.render(state.with_values(LAKEHOUSE_WHOLE_FILE_MAX_BYTES="0"), [*runtime, built])
     assert ".io-impl org.apache.iceberg.hadoop.HadoopFileIO" in off and "whole-file" not in off
     assert ".io-impl org.apache.iceberg.hadoop.HadoopFileIO" in spark_conf.render(state, runtime)  # no javac
+
+
+def test_a_threshold_above_one_gib_is_refused_in_french(settings):
+    state, runtime = settings
+    built = own_jar.build_own_jar(state, runtime, progress=lambda _: None)
+    with pytest.raises(SettingsError, match="LAKEHOUSE_WHOLE_FILE_MAX_BYTES=2147483648 : au plus 1073741824"):
+        spark_conf.render(state.with_values(LAKEHOUSE_WHOLE_FILE_MAX_BYTES=str(1 << 31)), [*runtime, built])

@@ -26,6 +26,7 @@ public class WholeFileIO extends HadoopFileIO {
   static final long DEFAULT_MAX_BYTES = 8L * 1024 * 1024;
   static final int DEFAULT_PREFETCH_THREADS = 8;
   static final long DEFAULT_PREFETCH_MAX_BYTES = 64L * 1024 * 1024;
+  static final long LARGEST_MAX_BYTES = 1L << 30;
 
   // Serialized with the table to the executors (primitives only: the pool and the budget are per JVM).
   private long maxBytes = DEFAULT_MAX_BYTES;
@@ -40,6 +41,11 @@ public class WholeFileIO extends HadoopFileIO {
   public void initialize(Map<String, String> properties) {
     super.initialize(properties);
     this.maxBytes = longProperty(properties, MAX_BYTES, DEFAULT_MAX_BYTES);
+    if (maxBytes > LARGEST_MAX_BYTES) { // read into one array, with one byte more than the file
+      throw new IllegalArgumentException(
+          "propriété de catalogue " + MAX_BYTES + "=" + maxBytes + " : au plus " + LARGEST_MAX_BYTES
+              + " octets (LAKEHOUSE_WHOLE_FILE_MAX_BYTES)");
+    }
     this.prefetchThreads = (int) longProperty(properties, PREFETCH_THREADS, DEFAULT_PREFETCH_THREADS);
     this.prefetchMaxBytes = longProperty(properties, PREFETCH_MAX_BYTES, DEFAULT_PREFETCH_MAX_BYTES);
   }
