@@ -29,5 +29,5 @@ first_extractions as (
 select first_extractions.*
 from first_extractions
 {% if is_incremental() %}
-    left anti join {{ this }} as stored on first_extractions.event_id = stored.event_id
+    left anti join {{ this }} as already_stored on first_extractions.event_id = already_stored.event_id
 {% endif %}
