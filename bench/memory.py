@@ -124,7 +124,7 @@ def _describe(process: psutil.Process) -> str:
         ("HiveThriftServer2", "thrift"),
         ("pyspark-shell", "spark-job"),
         ("weed", "seaweedfs"),
-        ("bin/dbt", "dbt"),
+        ("lakehouse.dbt_cli", "dbt"),
         ("source-declarative-manifest", "connecteur"),
         ("-m lakehouse", "lakehouse"),
     ):

@@ -65,10 +65,11 @@ class DbtFailed(LakehouseError):
 
 
 def dbt_command(settings: Settings, arguments: list[str]) -> tuple[list[str], dict[str, str], Path]:
-    """The dbt command line, its environment (settings exported) and working folder."""
+    """The dbt command line, its environment (settings exported) and working folder. dbt runs through
+    `lakehouse.dbt_cli`: dbt's own command line, with PyHive reading the Thrift server's empty replies."""
     env = {**os.environ, **settings.as_environment(), "DBT_PROFILES_DIR": str(DBT_DIR)}
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    command = [str(Path(sys.executable).parent / "dbt"), *arguments]
+    command = [sys.executable, "-m", "lakehouse.dbt_cli", *arguments]
     if arguments and arguments[0] not in ("--version", "-h", "--help"):
         command += ["--project-dir", str(DBT_DIR)]
     return command, env, DBT_DIR

@@ -358,6 +358,11 @@ class Lake:
         try:
             return self.catalog.load_table(identifier)
         except (NoSuchTableError, NoSuchNamespaceError):
+            if self._is_view(identifier):
+                raise FastReadError(
+                    f"{identifier} est une vue Iceberg : la lecture rapide ne lit que des tables. Lisez-la par "
+                    "Spark (`make beeline`, un notebook), qui résout la vue, ou interrogez ici les tables qu'elle lit"
+                ) from None
             namespace = identifier.split(".", 1)[0]
             try:
                 known = self.tables(namespace)
@@ -369,6 +374,12 @@ class Lake:
             raise ServiceUnavailable(
                 f"catalogue Iceberg REST injoignable sur {self.settings.catalog_uri} : {first_line(error)}"
             ) from None
+
+    def _is_view(self, identifier: str) -> bool:
+        try:
+            return bool(self.catalog.view_exists(identifier))
+        except Exception:  # a catalog without the view endpoints has no views
+            return False
 
     def _snapshot(self, table: Any, identifier: str, snapshot_id: int | None, as_of: Any) -> int | None:
         if snapshot_id is not None:

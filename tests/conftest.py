@@ -19,8 +19,9 @@ from lakehouse_dev.sandbox import write_sandbox_env
 from tests.stacks import TEST_STACK_SETTINGS
 
 STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
-# The fault suite's stack and the lake it builds through crashes (also the cluster test's reference).
-pytest_plugins = ["tests.faults.fixtures"]
+# The fault suite's stack and the lake it builds through crashes (also the cluster test's reference);
+# dbt's adapter test kit (its `project` fixture: a throwaway dbt project and schema per test class).
+pytest_plugins = ["tests.faults.fixtures", "dbt.tests.fixtures.project"]
 
 
 @pytest.fixture(scope="session", autouse=True)

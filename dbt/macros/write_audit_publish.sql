@@ -1,5 +1,6 @@
 {#-
-    Write-Audit-Publish with the `audit` target (what `make run` uses).
+    Write-Audit-Publish with the `audit` target (what `make run` uses); `spark__create_table_as`
+    (macros/iceberg_adapter.sql) sends the table writes of that target here.
 
     The session's `spark.wap.branch` (profiles.yml) sends the reads and writes of every table that has
     the audit branch and `write.wap.enabled=true` to that branch: incremental merges and tests need
@@ -9,28 +10,12 @@
     A model built for the first time is created empty on main (its published state until the first
     publication), given the audit branch, then filled on the branch the same way.
 -#}
-{% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
-    {%- if target.name == 'audit' and not temporary and language == 'sql'
-          and config.get('file_format') == 'iceberg' -%}
-        {{- audited_table_write(relation, compiled_code) -}}
-    {%- else -%}
-        {{- dbt.spark__create_table_as(temporary, relation, compiled_code, language) -}}
-    {%- endif -%}
-{%- endmacro %}
-
-
 {% macro audited_table_write(relation, compiled_code) -%}
     {%- set branch = audit_branch() -%}
     {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema,
                                             identifier=relation.identifier) -%}
     {%- if existing is none -%}
-        {%- call statement('create_empty_table') -%}
-            create table {{ relation }}
-            {{ file_format_clause() }}
-            {{ partition_cols(label="partitioned by") }}
-            {{ audited_tblproperties() }}
-            as select * from ({{ compiled_code }}) as new_rows where false
-        {%- endcall -%}
+        {%- do create_empty_iceberg_table(relation, compiled_code, audited_tblproperties()) -%}
         {%- call statement('create_audit_branch') -%}
             alter table {{ relation }} create branch if not exists `{{ branch }}`
         {%- endcall -%}

@@ -204,8 +204,12 @@ def thrift_error_text(error: BaseException) -> str:
 
 
 def hive_connection(settings: Settings, database: str = "default") -> Any:
-    """A PyHive connection to the Spark Thrift Server."""
+    """A PyHive connection to the Spark Thrift Server; its cursors read a statement's empty reply as no rows."""
     from pyhive import hive
+
+    from lakehouse.core.thrift_replies import read_empty_replies
+
+    read_empty_replies()
 
     # thrift logs every refused connection at ERROR level; the caller reports failures itself.
     logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
@@ -230,13 +234,6 @@ def hive_query(settings: Settings, sql: str, database: str = "default") -> list[
     try:
         cursor = connection.cursor()
         cursor.execute(sql)
-        if not cursor.description:
-            return []
-        try:
-            return cursor.fetchall()
-        except TypeError:
-            # Spark answers DDL/DML with a `Result` column and no column data, which PyHive
-            # 0.7 cannot unwrap: there is nothing to fetch.
-            return []
+        return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()

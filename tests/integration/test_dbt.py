@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import requests
 
-from lakehouse.core.clients import hive_query
+from lakehouse.core.clients import hive_query, iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse_dev import dataset
 from lakehouse_dev.api_server import ApiState, parse_time, start_api_server
@@ -356,6 +356,22 @@ def test_docs_catalog_describes_every_iceberg_table(built):
     documented = manifest["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]
     assert set(catalog["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]) == set(documented)
     assert (PROJECT_ROOT / "dbt" / "target" / "static_index.html").stat().st_size > 100_000
+
+
+def test_model_and_column_descriptions_are_iceberg_comments(built, running_stack):
+    """persist_docs (marts): the dbt descriptions are the tables' and columns' Iceberg comments, as pyiceberg,
+    DuckDB and notebooks read them; the staging model is an Iceberg view over bronze."""
+    manifest = json.loads((PROJECT_ROOT / "dbt" / "target" / "manifest.json").read_text())
+    node = manifest["nodes"]["model.uemoa_lakehouse.dim_uemoa_indicators"]
+    table = iceberg_catalog(built["settings"]).load_table("silver.dim_uemoa_indicators")
+    assert table.properties.get("comment", "").strip() == node["description"].strip()
+    for name, column in node["columns"].items():
+        if column["description"]:
+            assert (table.schema().find_field(name).doc or "").strip() == column["description"].strip(), name
+    assert ("silver", "stg_indicators", False) in hive_query(running_stack, "SHOW VIEWS IN lakehouse.silver")
+    bronze = f"lakehouse.{built['settings'].get('BRONZE_NAMESPACE')}.indicateurs_economiques_uemoa"
+    landed = hive_query(running_stack, f"SELECT count(*) FROM {bronze}")
+    assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.stg_indicators") == landed
 
 
 # `make changes` on the same lake: what the revised vintage and the touched users changed since the first build.

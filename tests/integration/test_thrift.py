@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from lakehouse.core.clients import hive_query
+from lakehouse.core.clients import hive_connection, hive_query
 from lakehouse.core.java import jdk_tool
 from lakehouse.services import service_named
 from tests.cli_runner import run_cli
@@ -68,3 +68,51 @@ def test_sessions_share_one_s3a_filesystem_without_impersonation(running_stack):
     assert hive_query(running_stack, "SELECT count(*) FROM bronze.rt_sessions")[0][0] >= 4
     assert _instances(pid, "org.apache.hadoop.fs.s3a.S3AFileSystem") == before >= 1
     assert _instances(pid, "org.apache.hive.service.cli.session.HiveSessionImplwithUGI") == 0
+
+
+def test_a_view_reads_the_audit_branch_in_an_audited_session_and_main_elsewhere(running_stack):
+    """Iceberg views (view endpoints on): a view has no branch; it reads its tables by name, so the
+    session of an audited build (spark.wap.branch) reads them on the audit branch, any other on main."""
+    connection = hive_connection(running_stack, "silver")
+    cursor = connection.cursor()
+
+    def rows(sql: str) -> list[tuple]:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+    try:
+        rows("DROP VIEW IF EXISTS silver.rt_view")
+        rows("DROP TABLE IF EXISTS silver.rt_view_source")
+        rows("CREATE TABLE silver.rt_view_source (n INT) USING iceberg TBLPROPERTIES ('write.wap.enabled'='true')")
+        rows("INSERT INTO silver.rt_view_source VALUES (1)")
+        rows("ALTER TABLE silver.rt_view_source CREATE BRANCH rt_audit")
+        rows("INSERT INTO silver.rt_view_source.branch_rt_audit VALUES (2)")
+        assert rows("CREATE OR REPLACE VIEW silver.rt_view AS SELECT count(*) AS n FROM silver.rt_view_source") == []
+        assert ("silver", "rt_view", False) in rows("SHOW VIEWS IN silver")
+        assert rows("SELECT n FROM silver.rt_view") == [(1,)]
+        rows("SET spark.wap.branch=rt_audit")
+        assert rows("SELECT n FROM silver.rt_view") == [(2,)]
+        rows("RESET spark.wap.branch")
+        assert rows("SELECT n FROM silver.rt_view") == [(1,)]
+    finally:
+        rows("DROP VIEW IF EXISTS silver.rt_view")
+        rows("DROP TABLE IF EXISTS silver.rt_view_source")
+        connection.close()
+
+
+def test_ddl_replies_read_as_no_rows(running_stack):
+    """PyHive reads the Thrift server's reply to a DDL statement as no rows (lakehouse.core.thrift_replies)."""
+    connection = hive_connection(running_stack, "silver")
+    cursor = connection.cursor()
+    try:
+        cursor.execute("CREATE OR REPLACE TABLE silver.rt_ddl (a INT) USING iceberg")
+        assert cursor.fetchall() == []
+        cursor.execute("ALTER TABLE silver.rt_ddl ADD COLUMNS (b STRING)")
+        assert cursor.fetchall() == []
+        cursor.execute("ALTER TABLE silver.rt_ddl ALTER COLUMN b COMMENT 'commentaire'")
+        assert cursor.fetchall() == []
+        cursor.execute("DESCRIBE silver.rt_ddl")
+        assert cursor.fetchall() == [("a", "int", None), ("b", "string", "commentaire")]
+    finally:
+        cursor.execute("DROP TABLE IF EXISTS silver.rt_ddl")
+        connection.close()

@@ -203,6 +203,7 @@ def test_make_sql_prints_a_table_and_what_it_read(published_lake):
     ("args", "message"),
     [
         (["select * from gold.inconnue"], "table inconnue : gold.inconnue (tables de gold :"),
+        (["select * from silver.stg_indicators"], "silver.stg_indicators est une vue Iceberg"),
         (["selec 1 from gold.gold_mart_uemoa_convergence"], "SQL invalide : erreur de syntaxe près de « selec »"),
         (["drop table gold.gold_mart_uemoa_convergence"], "seules les requêtes SELECT sont acceptées"),
         (

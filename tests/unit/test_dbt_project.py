@@ -24,6 +24,7 @@ PUBLISHED_RELATIONS = {
     "silver.rejets_uemoa_indicators",
     "silver.stg_users",
     "silver.stg_events",
+    "silver.stg_indicators",
     "silver.pays_uemoa",
     "gold.gold_kpi_uemoa_growth_yoy",
     "gold.gold_mart_uemoa_external_stability",

@@ -1,3 +1,5 @@
+{{ config(alias='stg_indicators') }}
+
 -- Every bronze row of the indicators stream, as received, with the reason (motif) it cannot enter
 -- dim_uemoa_indicators; motif is null for a valid row.
 with source_rows as (

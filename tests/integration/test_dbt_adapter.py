@@ -1,0 +1,345 @@
+"""dbt's own adapter tests (the `dbt-tests-adapter` base classes dbt-spark runs on itself) against the test
+stack: the Thrift server, the REST catalog, Iceberg tables. Each class gets a fresh schema (namespace) and a
+throwaway dbt project holding the class's models and seeds, with `file_format: iceberg` and the project's
+Iceberg macros (`dbt/macros/iceberg_adapter.sql`); dbt runs in this process, with PyHive reading the
+Thrift server's empty replies as the project's dbt does (`lakehouse.core.thrift_replies`).
+
+A class that cannot pass here would be skipped with the catalog limit it hits, named; none is today.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from dbt.events.logging import cleanup_event_logger
+from dbt.tests.adapter.basic.test_adapter_methods import BaseAdapterMethod
+from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
+from dbt.tests.adapter.basic.test_empty import BaseEmpty
+from dbt.tests.adapter.basic.test_ephemeral import BaseEphemeral
+from dbt.tests.adapter.basic.test_generic_tests import BaseGenericTests
+from dbt.tests.adapter.basic.test_incremental import BaseIncremental, BaseIncrementalNotSchemaChange
+from dbt.tests.adapter.basic.test_singular_tests import BaseSingularTests
+from dbt.tests.adapter.basic.test_singular_tests_ephemeral import BaseSingularTestsEphemeral
+from dbt.tests.adapter.basic.test_snapshot_check_cols import BaseSnapshotCheckCols
+from dbt.tests.adapter.basic.test_snapshot_timestamp import BaseSnapshotTimestamp
+from dbt.tests.adapter.basic.test_validate_connection import BaseValidateConnection
+from dbt.tests.adapter.incremental import test_incremental_unique_id as unique_key_kit
+from dbt.tests.adapter.incremental.test_incremental_merge_exclude_columns import BaseMergeExcludeColumns
+from dbt.tests.adapter.incremental.test_incremental_on_schema_change import BaseIncrementalOnSchemaChange
+from dbt.tests.adapter.incremental.test_incremental_predicates import BaseIncrementalPredicates
+from dbt.tests.adapter.incremental.test_incremental_unique_id import BaseIncrementalUniqueKey
+from dbt.tests.fixtures import project as dbt_project_fixtures
+from dbt.tests.util import run_dbt
+from dbt_common.events import logger as dbt_event_logger
+from dbt_common.events.event_manager_client import get_event_manager
+
+from lakehouse.core.settings import PROJECT_ROOT
+from lakehouse.core.thrift_replies import read_empty_replies
+
+pytestmark = [
+    pytest.mark.integration,
+    # dbt's kit defines its class-scoped fixtures as instance methods (as its classes' subclasses must),
+    # which pytest 9 deprecates; nothing here sets instance attributes in them.
+    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
+]
+
+ICEBERG_MACROS = PROJECT_ROOT / "dbt" / "macros" / "iceberg_adapter.sql"
+ICEBERG = {"+file_format": "iceberg"}
+LAKEHOUSE_MACROS = "lakehouse_macros"
+
+read_empty_replies()
+
+
+def _close_replaced_handlers(self, handler):
+    """dbt's loggers replace their handler without closing it; the kit runs dbt many times in one process,
+    so each run would leave its dbt.log open (pytest reports every unclosed file as an error)."""
+    for previous in logging.getLogger(self.name).handlers:
+        previous.close()
+    return _get_python_log_for_handler(self, handler)
+
+
+_get_python_log_for_handler = dbt_event_logger._Logger._get_python_log_for_handler
+dbt_event_logger._Logger._get_python_log_for_handler = _close_replaced_handlers
+
+
+def _close_log_files_then_clean_up() -> None:
+    """dbt's kit drops its loggers at the end of a class without closing their files (pytest then reports
+    each unclosed dbt.log as an error): closed first here."""
+    for logger in get_event_manager().loggers:
+        for handler in getattr(getattr(logger, "_python_logger", None), "handlers", ()):
+            handler.close()
+    cleanup_event_logger()
+
+
+dbt_project_fixtures.cleanup_event_logger = _close_log_files_then_clean_up
+
+
+@pytest.fixture(scope="class")
+def logs_dir(tmp_path_factory, prefix):
+    """dbt's logs of the class in a temporary folder (the kit's default is logs/ in the checkout)."""
+    folder = tmp_path_factory.mktemp(f"dbt-logs-{prefix}")
+    os.environ["DBT_LOG_PATH"] = str(folder)
+    yield str(folder)
+    os.environ.pop("DBT_LOG_PATH", None)
+
+
+@pytest.fixture(scope="class")
+def dbt_profile_target(running_stack):
+    """The test stack's Thrift server, as dbt/profiles.yml reaches it."""
+    return {
+        "type": "spark",
+        "method": "thrift",
+        "host": running_stack.thrift_host,
+        "port": running_stack.thrift_port,
+        "user": running_stack.thrift_user,
+        "threads": 2,
+        "connect_retries": 3,
+        "connect_timeout": 10,
+        "poll_interval": 1,
+    }
+
+
+@pytest.fixture(scope="class", autouse=True)
+def _iceberg_macros(project_root):
+    """The project's Iceberg macros in the class's dbt project, before dbt reads it."""
+    macros = Path(project_root) / LAKEHOUSE_MACROS  # dbt's fixture gives a py.path; it writes macros/ itself
+    macros.mkdir(exist_ok=True)
+    shutil.copy(ICEBERG_MACROS, macros / ICEBERG_MACROS.name)
+
+
+def iceberg_project(name: str) -> dict:
+    """The class's dbt_project.yml changes: its name, the project's Iceberg macros, and Iceberg for
+    everything dbt creates."""
+    return {
+        "name": name,
+        "macro-paths": ["macros", LAKEHOUSE_MACROS],
+        "models": ICEBERG,
+        "seeds": ICEBERG,
+        "snapshots": ICEBERG,
+    }
+
+
+class TestSimpleMaterializations(BaseSimpleMaterializations):
+    """Views, tables, seeds, a materialization switched from view to table, `dbt docs generate`."""
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("base")
+
+
+class TestSingularTests(BaseSingularTests):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("singular_tests")
+
+
+class TestSingularTestsEphemeral(BaseSingularTestsEphemeral):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("singular_tests_ephemeral")
+
+
+class TestEmpty(BaseEmpty):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("empty")
+
+
+class TestEphemeral(BaseEphemeral):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("ephemeral")
+
+
+class TestGenericTests(BaseGenericTests):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("generic_tests")
+
+
+class TestIncremental(BaseIncremental):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {**iceberg_project("incremental"), "models": {**ICEBERG, "+incremental_strategy": "merge"}}
+
+
+class TestIncrementalNotSchemaChange(BaseIncrementalNotSchemaChange):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {**iceberg_project("incremental"), "models": {**ICEBERG, "+incremental_strategy": "merge"}}
+
+
+class TestIncrementalOnSchemaChange(BaseIncrementalOnSchemaChange):
+    """`on_schema_change`: ignore, fail, append_new_columns, sync_all_columns (columns added and dropped)."""
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {**iceberg_project("on_schema_change"), "models": {**ICEBERG, "+incremental_strategy": "merge"}}
+
+
+MERGE = {**ICEBERG, "+incremental_strategy": "merge"}
+
+
+class TestIncrementalUniqueKey(BaseIncrementalUniqueKey):
+    """Merges that update rows: one key, several keys, a key that is not a column (refused)."""
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {**iceberg_project("incremental_unique_key"), "models": MERGE}
+
+    @pytest.fixture(scope="class")
+    def seeds(self):
+        """The kit's seeds, its inserts writing a DATE literal: Spark's ANSI store assignment refuses the
+        string '2022-02-01' for a DATE column (`INCOMPATIBLE_DATA_FOR_TABLE.CANNOT_SAFELY_CAST`)."""
+        return {
+            "duplicate_insert.sql": unique_key_kit.seeds__duplicate_insert_sql.replace(",'2022-", ",date'2022-"),
+            "seed.csv": unique_key_kit.seeds__seed_csv,
+            "add_new_rows.sql": unique_key_kit.seeds__add_new_rows_sql.replace(",'2022-", ",date'2022-"),
+        }
+
+
+class TestIncrementalPredicates(BaseIncrementalPredicates):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {
+            **iceberg_project("incremental_predicates"),
+            "models": {**MERGE, "+incremental_predicates": ["dbt_internal_dest.id != 2"]},
+        }
+
+
+class TestMergeExcludeColumns(BaseMergeExcludeColumns):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {**iceberg_project("merge_exclude_columns"), "models": MERGE}
+
+
+class TestSnapshotCheckCols(BaseSnapshotCheckCols):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("snapshot_strategy_check_cols")
+
+
+class TestSnapshotTimestamp(BaseSnapshotTimestamp):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("snapshot_strategy_timestamp")
+
+
+class TestAdapterMethod(BaseAdapterMethod):
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return iceberg_project("adapter_methods")
+
+
+class TestValidateConnection(BaseValidateConnection):
+    pass
+
+
+FIRST_COLUMN_PARTITION_TABLE = """
+{{ config(materialized='table', partition_by=['annee']) }}
+select annee, pays, valeur from {{ ref('mesures') }}
+"""
+
+FIRST_COLUMN_PARTITION_INCREMENTAL = """
+{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=['annee']) }}
+select annee, pays, valeur from {{ ref('mesures') }}
+{% if is_incremental() %} where annee = 2025 {% endif %}
+"""
+
+MEASURES_CSV = "annee,pays,valeur\n2024,SEN,1.5\n2024,CIV,2.5\n2025,SEN,3.5\n"
+
+BY_YEAR_YML = """
+version: 2
+models:
+  - name: by_year
+    description: Mesures par année
+    columns:
+      - name: annee
+        description: "Année de l'observation"
+      - name: valeur
+        description: Valeur observée
+"""
+
+
+class TestPartitionedOnFirstColumn:
+    """A model partitioned on its first column: the catalog refuses to create such a table in one
+    statement (dbt/README.md); the project's macros create it empty, add its partition field, then fill it."""
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        project = iceberg_project("first_column_partition")
+        project["models"] = {**ICEBERG, "+persist_docs": {"relation": True, "columns": True}}
+        return project
+
+    @pytest.fixture(scope="class")
+    def seeds(self):
+        return {"mesures.csv": MEASURES_CSV}
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {
+            "by_year.sql": FIRST_COLUMN_PARTITION_TABLE,
+            "by_year.yml": BY_YEAR_YML,
+            "by_year_incremental.sql": FIRST_COLUMN_PARTITION_INCREMENTAL,
+        }
+
+    def test_table_and_incremental_partitioned_on_their_first_column(self, project):
+        run_dbt(["seed"])
+        for _ in range(2):  # created, then replaced (table) and overwritten by partition (incremental)
+            assert len(run_dbt(["run"])) == 2
+        for model in ("by_year", "by_year_incremental"):
+            relation = f"{project.test_schema}.{model}"
+            partitions = project.run_sql(
+                f"select partition.annee, record_count from {relation}.partitions order by 1", fetch="all"
+            )
+            assert [tuple(row) for row in partitions] == [(2024, 2), (2025, 1)], model
+            assert project.run_sql(f"select sum(valeur) from {relation}", fetch="one")[0] == 7.5
+        described = {}
+        for name, _, comment in project.run_sql(f"describe {project.test_schema}.by_year", fetch="all"):
+            if not name or name.startswith("#"):
+                break  # the columns end where the partition section starts
+            described[name] = comment
+        assert described["annee"] == "Année de l'observation" and described["valeur"] == "Valeur observée"
+
+
+DOCUMENTED_MODEL = "select 1 as id, 'SEN' as pays"
+
+DOCUMENTED_MODEL_YML = """
+version: 2
+models:
+  - name: documented
+    description: "Table documentée : une ligne par pays"
+    columns:
+      - name: id
+        description: "Identifiant de l'exemple"
+      - name: pays
+        description: Code ISO du pays
+"""
+
+
+class TestPersistDocs:
+    """`persist_docs`: the model's and columns' descriptions become Iceberg comments, read by pyiceberg."""
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        project = iceberg_project("documented_models")  # not "persist_docs": a project name shadows that macro
+        project["models"] = {**ICEBERG, "+materialized": "table", "+persist_docs": {"relation": True, "columns": True}}
+        return project
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {"documented.sql": DOCUMENTED_MODEL, "documented.yml": DOCUMENTED_MODEL_YML}
+
+    def test_descriptions_become_iceberg_comments(self, project, running_stack):
+        from lakehouse.core.clients import iceberg_catalog
+
+        for _ in range(2):  # created with its comments, then rebuilt: the comments stay
+            run_dbt(["run"])
+        table = iceberg_catalog(running_stack).load_table(f"{project.test_schema}.documented")
+        assert table.properties.get("comment") == "Table documentée : une ligne par pays"
+        assert table.schema().find_field("id").doc == "Identifiant de l'exemple"
+        assert table.schema().find_field("pays").doc == "Code ISO du pays"
