@@ -143,6 +143,8 @@ def pyiceberg_properties(settings: Settings) -> dict[str, str]:
         "s3.force-virtual-addressing": "false",
         "s3.connect-timeout": str(CONNECT_TIMEOUT),
         "s3.request-timeout": str(settings.service_timeout),
+        # the catalog serves Iceberg views without listing their endpoints in /v1/config (spark/README.md)
+        "view-endpoints-supported": "true",
     }
     if settings.catalog_auth == "oauth2":
         properties["credential"] = f"{settings.s3_access_key}:{settings.s3_secret_key}"

@@ -130,6 +130,8 @@ def test_gold_equals_a_clean_rebuild_of_the_same_bronze(recovered_lake):
         for namespace in ("dev_silver", "dev_gold"):
             for identifier in catalog.list_tables(namespace):
                 catalog.drop_table(identifier)
+            for identifier in catalog.list_views(namespace):  # the staging views
+                catalog.drop_view(identifier)
             catalog.drop_namespace(namespace)
     assert compared >= 10
 

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dbt.adapters.factory import cleanup_connections
 from dbt.events.logging import cleanup_event_logger
 from dbt.tests.adapter.basic.test_adapter_methods import BaseAdapterMethod
 from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
@@ -68,7 +69,8 @@ dbt_event_logger._Logger._get_python_log_for_handler = _close_replaced_handlers
 
 def _close_log_files_then_clean_up() -> None:
     """dbt's kit drops its loggers at the end of a class without closing their files (pytest then reports
-    each unclosed dbt.log as an error): closed first here."""
+    each unclosed dbt.log as an error), and leaves its Thrift connections open: both closed here."""
+    cleanup_connections()
     for logger in get_event_manager().loggers:
         for handler in getattr(getattr(logger, "_python_logger", None), "handlers", ()):
             handler.close()
