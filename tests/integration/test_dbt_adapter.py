@@ -125,73 +125,65 @@ def iceberg_project(name: str) -> dict:
     }
 
 
-class TestSimpleMaterializations(BaseSimpleMaterializations):
+class IcebergProject:
+    """First base of each kit class: its dbt project is named `project_name`, reads the project's Iceberg
+    macros, creates Iceberg tables, and adds `model_config` to its models' configuration."""
+
+    project_name = "iceberg"
+    model_config: dict = {}
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self):
+        return {**iceberg_project(self.project_name), "models": {**ICEBERG, **self.model_config}}
+
+
+MERGE = {"+incremental_strategy": "merge"}
+
+
+class TestSimpleMaterializations(IcebergProject, BaseSimpleMaterializations):
     """Views, tables, seeds, a materialization switched from view to table, `dbt docs generate`."""
 
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("base")
+    project_name = "base"
 
 
-class TestSingularTests(BaseSingularTests):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("singular_tests")
+class TestSingularTests(IcebergProject, BaseSingularTests):
+    project_name = "singular_tests"
 
 
-class TestSingularTestsEphemeral(BaseSingularTestsEphemeral):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("singular_tests_ephemeral")
+class TestSingularTestsEphemeral(IcebergProject, BaseSingularTestsEphemeral):
+    project_name = "singular_tests_ephemeral"
 
 
-class TestEmpty(BaseEmpty):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("empty")
+class TestEmpty(IcebergProject, BaseEmpty):
+    project_name = "empty"
 
 
-class TestEphemeral(BaseEphemeral):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("ephemeral")
+class TestEphemeral(IcebergProject, BaseEphemeral):
+    project_name = "ephemeral"
 
 
-class TestGenericTests(BaseGenericTests):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("generic_tests")
+class TestGenericTests(IcebergProject, BaseGenericTests):
+    project_name = "generic_tests"
 
 
-class TestIncremental(BaseIncremental):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return {**iceberg_project("incremental"), "models": {**ICEBERG, "+incremental_strategy": "merge"}}
+class TestIncremental(IcebergProject, BaseIncremental):
+    project_name, model_config = "incremental", MERGE
 
 
-class TestIncrementalNotSchemaChange(BaseIncrementalNotSchemaChange):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return {**iceberg_project("incremental"), "models": {**ICEBERG, "+incremental_strategy": "merge"}}
+class TestIncrementalNotSchemaChange(IcebergProject, BaseIncrementalNotSchemaChange):
+    project_name, model_config = "incremental", MERGE
 
 
-class TestIncrementalOnSchemaChange(BaseIncrementalOnSchemaChange):
+class TestIncrementalOnSchemaChange(IcebergProject, BaseIncrementalOnSchemaChange):
     """`on_schema_change`: ignore, fail, append_new_columns, sync_all_columns (columns added and dropped)."""
 
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return {**iceberg_project("on_schema_change"), "models": {**ICEBERG, "+incremental_strategy": "merge"}}
+    project_name, model_config = "on_schema_change", MERGE
 
 
-MERGE = {**ICEBERG, "+incremental_strategy": "merge"}
-
-
-class TestIncrementalUniqueKey(BaseIncrementalUniqueKey):
+class TestIncrementalUniqueKey(IcebergProject, BaseIncrementalUniqueKey):
     """Merges that update rows: one key, several keys, a key that is not a column (refused)."""
 
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return {**iceberg_project("incremental_unique_key"), "models": MERGE}
+    project_name, model_config = "incremental_unique_key", MERGE
 
     @pytest.fixture(scope="class")
     def seeds(self):
@@ -204,37 +196,25 @@ class TestIncrementalUniqueKey(BaseIncrementalUniqueKey):
         }
 
 
-class TestIncrementalPredicates(BaseIncrementalPredicates):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return {
-            **iceberg_project("incremental_predicates"),
-            "models": {**MERGE, "+incremental_predicates": ["dbt_internal_dest.id != 2"]},
-        }
+class TestIncrementalPredicates(IcebergProject, BaseIncrementalPredicates):
+    project_name = "incremental_predicates"
+    model_config = {**MERGE, "+incremental_predicates": ["dbt_internal_dest.id != 2"]}
 
 
-class TestMergeExcludeColumns(BaseMergeExcludeColumns):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return {**iceberg_project("merge_exclude_columns"), "models": MERGE}
+class TestMergeExcludeColumns(IcebergProject, BaseMergeExcludeColumns):
+    project_name, model_config = "merge_exclude_columns", MERGE
 
 
-class TestSnapshotCheckCols(BaseSnapshotCheckCols):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("snapshot_strategy_check_cols")
+class TestSnapshotCheckCols(IcebergProject, BaseSnapshotCheckCols):
+    project_name = "snapshot_strategy_check_cols"
 
 
-class TestSnapshotTimestamp(BaseSnapshotTimestamp):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("snapshot_strategy_timestamp")
+class TestSnapshotTimestamp(IcebergProject, BaseSnapshotTimestamp):
+    project_name = "snapshot_strategy_timestamp"
 
 
-class TestAdapterMethod(BaseAdapterMethod):
-    @pytest.fixture(scope="class")
-    def project_config_update(self):
-        return iceberg_project("adapter_methods")
+class TestAdapterMethod(IcebergProject, BaseAdapterMethod):
+    project_name = "adapter_methods"
 
 
 class TestValidateConnection(BaseValidateConnection):
