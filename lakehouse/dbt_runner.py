@@ -121,7 +121,8 @@ NODE_STATUS = {
 def dbt_line_in_french(line: str) -> str | None:
     """What `make run` shows of a line of dbt's log: a node that finished, in French (« dbt 12/90
     gold.gold_mart_uemoa_convergence : construit (1,2 s) »); an error or a warning of dbt as it is, after
-    « dbt : »; nothing for the rest (banner, node starts, totals: the step's summary says them)."""
+    « dbt : » (and a fault point's pause); nothing for the rest (banner, node starts, totals: the step's
+    summary says them)."""
     match = NODE_LINE.match(line.strip())
     if match:
         index, total, action, name, status, count, elapsed = match.groups()
@@ -133,6 +134,8 @@ def dbt_line_in_french(line: str) -> str | None:
         took = f" ({seconds(float(elapsed))})" if elapsed else ""
         return f"    dbt {index}/{total} {name} : {said}{took}"
     text = line.split("  ", 1)[-1].strip() if re.match(r"^\d\d:\d\d:\d\d", line) else line.strip()
+    if text.startswith("[faute]"):  # a fault suite's pause point in the macros (dbt/macros/fault_points.sql)
+        return f"    dbt : {text}"
     if re.search(r"\b(error|erreur|warning|warn|failure|exception)\b", text, re.IGNORECASE) and "ERROR=0" not in text:
         return f"    dbt : {text}"
     return None

@@ -83,10 +83,24 @@ def audited_tables(settings: Settings) -> Iterator[tuple[str, Any]]:
                 yield ".".join(identifier), catalog.load_table(identifier)
 
 
-def start_audit(settings: Settings, inputs: dict | None = None) -> AuditRecord:
-    """Branch every existing silver/gold table from main and record where main was."""
+def start_audit(settings: Settings, inputs: dict | None = None, out: Reporter = silent) -> AuditRecord:
+    """Branch every existing silver/gold table from main and record where main was.
+
+    A table main never had a snapshot of was never published: its first build was killed, interrupted or
+    failed after the model's `create`. Left there, this build would take it for an existing table: an
+    incremental model would get only the rows after its last ones (none), and a table killed before its
+    partition fields were added would stay without them. It is dropped, so that this build creates it
+    whole (the branch of a failed audit on it goes too: `make publish FORCE=1` only publishes the latest
+    audit, which this one becomes)."""
     branch = branches.new_audit_branch()
-    baseline = {identifier: branches.prepare_for_audit(table, branch) for identifier, table in audited_tables(settings)}
+    catalog = iceberg_catalog(settings)
+    baseline = {}
+    for identifier, table in audited_tables(settings):
+        if branches.ref_snapshot(table, "main") is None:
+            catalog.drop_table(identifier)
+            out(f"{identifier} : jamais publiée (première construction arrêtée), supprimée ; recréée entière")
+            continue
+        baseline[identifier] = branches.prepare_for_audit(table, branch)
     record = AuditRecord(
         branch=branch, started=_now(), status="building", baseline=baseline, failures=[], inputs=inputs
     )
@@ -109,7 +123,7 @@ def audited_build(
 
     run_id = new_run_id()
     settle_abandoned_audits(settings, out)
-    record = start_audit(settings, inputs)
+    record = start_audit(settings, inputs, out)
     out(f"branche d'audit {record.branch} créée sur {len(record.baseline)} tables")
     try:
         return _build_audit_publish(settings, record, run_id, out, plan)

@@ -19,6 +19,11 @@ RUN_COLUMNS = {
     "run_id",
     "validated_at",
     "branch",
+    # a dbt snapshot's version columns: the build that saw each version (dbt/snapshots/)
+    "dbt_scd_id",
+    "dbt_updated_at",
+    "dbt_valid_from",
+    "dbt_valid_to",
 }
 
 

@@ -7,7 +7,10 @@
       sends the new schema with field ids from 0, and SeaweedFS 4.48's catalog answers
       `Malformed request: Invalid request body` to a partition field whose source id is 0. A new
       partitioned table is therefore created empty without partitioning, given its partition fields
-      (`alter table ... add partition field`, ids assigned by the catalog by then), then filled.
+      (`alter table ... add partition field`, ids assigned by the catalog by then), then filled: under
+      another name then renamed (outside Write-Audit-Publish), so that no half-made table is ever seen
+      under the model's name; with the audit target, a table never published is dropped by the next
+      audit (`lakehouse.publication.start_audit`).
     - Columns are dropped with `alter table ... drop columns` (dbt-spark refuses to drop Iceberg
       columns), so `on_schema_change: sync_all_columns` works.
     - A merge names its columns (`update set c = ...`, `insert (c, ...) values (...)`) instead of
@@ -28,9 +31,16 @@
         {{- audited_table_write(relation, compiled_code) -}}
     {%- elif iceberg_table and model_partition_fields() and adapter.get_relation(
             database=relation.database, schema=relation.schema, identifier=relation.identifier) is none -%}
-        {%- do create_empty_iceberg_table(relation, compiled_code, tblproperties_clause()) -%}
-        insert into {{ relation }}
-        select * from ({{ compiled_code }}) as new_rows
+        {#- built whole under another name, then renamed: a process killed in between leaves no table that
+            the next run would take for this model (empty, an incremental model would only get new rows) -#}
+        {%- set staged = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_new'}) -%}
+        {%- call statement('drop_staged_table') -%}drop table if exists {{ staged }}{%- endcall -%}
+        {%- do create_empty_iceberg_table(staged, compiled_code, tblproperties_clause()) -%}
+        {%- call statement('fill_staged_table') -%}
+            insert into {{ staged }}
+            select * from ({{ compiled_code }}) as new_rows
+        {%- endcall -%}
+        alter table {{ staged }} rename to {{ relation }}
     {%- else -%}
         {{- dbt.spark__create_table_as(temporary, relation, compiled_code, language) -}}
     {%- endif -%}
@@ -129,6 +139,21 @@
             DBT_INTERNAL_SOURCE.{{ column.quoted }}{{ ", " if not loop.last }}
         {%- endfor -%}
     )
+{%- endmacro %}
+
+
+{#- An Iceberg table is overwritten without `table` nor a `partition (...)` clause (Spark overwrites the
+    partitions the new rows fall in). dbt-spark decides that on the relation it found; a table created
+    earlier in the same dbt invocation (a microbatch model's first batch) is cached without its provider,
+    and got the Hive form, which Spark refuses for a partition transform (`days(event_time)`). -#}
+{% macro get_insert_overwrite_sql(source_relation, target_relation, existing_relation) -%}
+    {%- if existing_relation.is_iceberg or config.get('file_format') == 'iceberg' -%}
+        {%- set dest_columns = adapter.get_columns_in_relation(target_relation) -%}
+        insert overwrite {{ target_relation }}
+        select {{ dest_columns | map(attribute='quoted') | join(', ') }} from {{ source_relation }}
+    {%- else -%}
+        {{- dbt_spark.get_insert_overwrite_sql(source_relation, target_relation, existing_relation) -}}
+    {%- endif -%}
 {%- endmacro %}
 
 

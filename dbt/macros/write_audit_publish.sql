@@ -8,7 +8,9 @@
     materialization) would escape it and replace main, so with the audit target a table model is
     written with `insert overwrite ... by name` into the existing table, which stays on the branch.
     A model built for the first time is created empty on main (its published state until the first
-    publication), given the audit branch, then filled on the branch the same way.
+    publication), given the audit branch, then filled on the branch the same way. A build stopped before
+    the publication leaves such a table half made (no partition field, no branch, no rows): the next
+    audit drops every table main never had a snapshot of (`lakehouse.publication.start_audit`).
 -#}
 {% macro audited_table_write(relation, compiled_code) -%}
     {%- set branch = audit_branch() -%}
@@ -16,6 +18,7 @@
                                             identifier=relation.identifier) -%}
     {%- if existing is none -%}
         {%- do create_empty_iceberg_table(relation, compiled_code, audited_tblproperties()) -%}
+        {%- do fault_point('dbt-table-created-' ~ relation.identifier) -%}
         {%- call statement('create_audit_branch') -%}
             alter table {{ relation }} create branch if not exists `{{ branch }}`
         {%- endcall -%}

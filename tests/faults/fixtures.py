@@ -6,11 +6,12 @@ its services are killed on purpose. On it, `recovered_lake` runs one chain of `m
 take over what the previous one left before it can get further:
 
   ingest killed between the copies of a sync → the registration's JVM killed before it writes → SeaweedFS
-  killed during a registration → `make run` killed while dbt builds on the audit branch → the Thrift
-  server killed during the build → killed just after the publication's catalog transaction → killed
-  after a table's maintenance → after a table's serving copy (PostgreSQL installed) → after a batch of
-  the search index → two `make run` started together, with an external API serving one new day of events
-  (the doubling of issue 30): one runs to the end, the other is refused at once.
+  killed during a registration → `make run` killed while dbt builds on the audit branch (an incremental
+  table just created, empty) → the Thrift server killed during the build → killed just after the
+  publication's catalog transaction → killed after a table's maintenance → after a table's serving copy
+  (PostgreSQL installed) → after a batch of the search index → two `make run` started together, with an
+  external API serving one new day of events (the doubling of issue 30): one runs to the end, the other
+  is refused at once.
 
 The lake it leaves is a local-mode lake built from the stand-in API's data, through every crash: the
 cluster test compares its own build of the same landed files with it. Registered as a plugin by
@@ -43,6 +44,7 @@ FAULT_PORT_BASE = 21500  # ports 21501-21521 (+10000 for SeaweedFS's gRPC)
 NEW_DAY_EVENTS = 500  # what the external API serves more, for the last two runs
 KILLED = -signal.SIGKILL
 PAUSE_BEFORE_WRITE = "pause:register-before-write:10"
+HALF_MADE_TABLE = "dbt-table-created-fct_events_enriched"  # a pause point of dbt/macros/fault_points.sql
 
 
 @dataclass
@@ -131,10 +133,10 @@ def recovered_lake(fault_stack) -> Chain:
         LAKEHOUSE_SERVICE_TIMEOUT_S="20",
     )
 
-    # kill -9 of `make run` while dbt builds on the audit branch: dbt dies with it.
-    run = LakehouseRun(env_file, "run")
-    run.wait_for("branche d'audit audit_", timeout=600)
-    time.sleep(3)
+    # kill -9 of `make run` while dbt builds on the audit branch, at the worst moment of a first build:
+    # the incremental (and partitioned) fct_events_enriched just created empty, before its branch and rows.
+    run = LakehouseRun(env_file, "run", LAKEHOUSE_FAULT=f"pause:{HALF_MADE_TABLE}:30")
+    run.wait_for("[faute] pause", timeout=600)
     # The processes of the run's own session: dbt, the job's JVM; not a service it (re)started, which lives on.
     below = {pid: command_line(pid) for pid in children(run.process.pid) if _session(pid) == run.process.pid}
     run.kill()

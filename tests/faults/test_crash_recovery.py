@@ -52,7 +52,9 @@ def test_each_killed_run_is_taken_over_by_the_next_one_which_gets_further(recove
     for name in after_a_kill:  # the run before each of these was killed with SIGKILL
         assert taken_over in runs[name].output(), (name, runs[name].output()[-3000:])
     assert "reprise — synchronisation" in runs["jvm"].output() and "[2/7] ingest: OK" in runs["jvm"].output()
-    assert "[3/7] register: OK" in runs["dbt"].output()
+    assert "[3/7] register: OK" in runs["dbt"].output() and "[faute] pause" in runs["dbt"].output()
+    # fct_events_enriched, created empty by the killed build, was never published: dropped, built whole.
+    assert "gold.fct_events_enriched : jamais publiée" in runs["thrift"].output(), runs["thrift"].output()[-3000:]
     assert "publié avant l'arrêt de son processus" in runs["maintain"].output()
     assert "rien à construire" in runs["maintain"].output()  # the publication a killed run made is kept
     assert "[5/7] maintain: OK" in runs["rag"].output()
@@ -119,12 +121,14 @@ def test_gold_equals_a_clean_rebuild_of_the_same_bronze(recovered_lake):
     rebuilt = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
     assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]
     catalog = iceberg_catalog(settings)
-    compared = 0
+    compared, partitioned = 0, {}
     try:
         for namespace in ("silver", "gold"):
             for identifier in catalog.list_tables(namespace):
                 clean = (f"dev_{namespace}", identifier[1])
                 assert table_rows(catalog, identifier) == table_rows(catalog, clean), ".".join(identifier)
+                partitioned[".".join(identifier)] = _partition_fields(catalog, identifier)
+                assert partitioned[".".join(identifier)] == _partition_fields(catalog, clean), ".".join(identifier)
                 compared += 1
     finally:  # the lake goes on serving other tests (the pipeline's, the cluster's reference) as it was
         for namespace in ("dev_silver", "dev_gold"):
@@ -134,6 +138,14 @@ def test_gold_equals_a_clean_rebuild_of_the_same_bronze(recovered_lake):
                 catalog.drop_view(identifier)
             catalog.drop_namespace(namespace)
     assert compared >= 10
+    # The table whose first build was killed just after its `create` (and the one partitioned on its first
+    # column) have their partition fields: the half-made table was not taken for the model's table.
+    assert partitioned["gold.fct_events_enriched"] == [("occurred_at_day", "day")]
+    assert partitioned["silver.dim_uemoa_indicators"] == [("annee", "identity")]
+
+
+def _partition_fields(catalog, identifier) -> list[tuple[str, str]]:
+    return [(field.name, str(field.transform)) for field in catalog.load_table(identifier).spec().fields]
 
 
 def test_a_run_started_during_maintenance_waits_for_it_and_both_succeed(recovered_lake):

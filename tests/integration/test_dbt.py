@@ -35,6 +35,7 @@ from tests.private_lake import private_lake
 pytestmark = pytest.mark.integration
 STREAM = "indicateurs_economiques_uemoa"
 DIM, USERS = "silver.dim_uemoa_indicators", "silver.stg_users"
+HISTORY = "silver.uemoa_indicators_history"  # dbt snapshot of DIM (dbt/snapshots/)
 TOUCHED = 3  # users who change their email (and move to TGO) between the builds
 CENT = Decimal("0.01")
 
@@ -110,6 +111,8 @@ def built(running_stack, spark, tmp_path_factory):
             assert result.returncode == 0, result.stdout[-4000:]
             return result
 
+        # dbt keeps a snapshot's history through --full-refresh: this module's history starts with its build
+        spark.sql(f"DROP TABLE IF EXISTS lakehouse.{HISTORY}")
         first = load_and_build(full_refresh=True)
         snapshots = {table: _current(spark, table) for table in (DIM, USERS)}
         yield {"settings": settings, "api": api, "rebuild": load_and_build, "first": first, "snapshots": snapshots}
@@ -221,6 +224,30 @@ def test_a_revised_vintage_changes_silver_and_gold_on_the_next_build(revised, ru
     growth = gold(running_stack, "gold_kpi_uemoa_growth_yoy", key, ["pib_nominal_yoy_pct"])
     assert growth["pib_nominal_yoy_pct"] == expected.growth(key, "pib_nominal")
     assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.dim_uemoa_indicators") == [(480,)]
+
+
+def test_the_history_keeps_the_first_vintage_of_each_revised_figure(revised, running_stack):
+    """dbt snapshot: a revised quarter has two versions, the first vintage's closed by the build that saw the
+    revision (when the second begins), the revised one current; every other quarter has one current version."""
+    rows = hive_query(
+        running_stack,
+        "SELECT pays, annee, trimestre, pib_nominal, cast(dbt_valid_from as string), cast(dbt_valid_to as string) "
+        f"FROM lakehouse.{HISTORY}",
+    )
+    versions: dict[tuple, list] = {}
+    for pays, annee, trimestre, pib, valid_from, valid_to in rows:
+        versions.setdefault((pays, annee, trimestre), []).append((valid_from, valid_to, pib))
+    first, second = Expected(vintage=1), Expected(vintage=2)
+    assert set(versions) == set(second.rows)
+    for key, found in versions.items():
+        current = [pib for _, valid_to, pib in found if valid_to is None]
+        assert current == [second.value(key, "pib_nominal")], key
+        if key in dataset.revised_keys():
+            [(closed_from, closed_to, pib)] = [version for version in found if version[1] is not None]
+            [current_from] = [valid_from for valid_from, valid_to, _ in found if valid_to is None]
+            assert pib == first.value(key, "pib_nominal") and closed_from < closed_to == current_from, key
+        else:
+            assert len(found) == 1, key
 
 
 def test_union_aggregates_and_convergence_match_an_independent_computation(built, running_stack):

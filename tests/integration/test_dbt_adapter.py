@@ -9,6 +9,7 @@ A class that cannot pass here would be skipped with the catalog limit it hits, n
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import shutil
@@ -17,8 +18,10 @@ from pathlib import Path
 import pytest
 from dbt.adapters.factory import cleanup_connections
 from dbt.events.logging import cleanup_event_logger
+from dbt.tests.adapter.basic import expected_catalog
 from dbt.tests.adapter.basic.test_adapter_methods import BaseAdapterMethod
 from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
+from dbt.tests.adapter.basic.test_docs_generate import BaseDocsGenerate, BaseDocsGenReferences
 from dbt.tests.adapter.basic.test_empty import BaseEmpty
 from dbt.tests.adapter.basic.test_ephemeral import BaseEphemeral
 from dbt.tests.adapter.basic.test_generic_tests import BaseGenericTests
@@ -30,11 +33,16 @@ from dbt.tests.adapter.basic.test_snapshot_timestamp import BaseSnapshotTimestam
 from dbt.tests.adapter.basic.test_validate_connection import BaseValidateConnection
 from dbt.tests.adapter.incremental import test_incremental_unique_id as unique_key_kit
 from dbt.tests.adapter.incremental.test_incremental_merge_exclude_columns import BaseMergeExcludeColumns
+from dbt.tests.adapter.incremental.test_incremental_microbatch import BaseMicrobatch
 from dbt.tests.adapter.incremental.test_incremental_on_schema_change import BaseIncrementalOnSchemaChange
 from dbt.tests.adapter.incremental.test_incremental_predicates import BaseIncrementalPredicates
 from dbt.tests.adapter.incremental.test_incremental_unique_id import BaseIncrementalUniqueKey
+from dbt.tests.adapter.unit_testing import test_quoted_reserved_word_column_names as reserved_word_kit
+from dbt.tests.adapter.unit_testing.test_case_insensitivity import BaseUnitTestCaseInsensivity
+from dbt.tests.adapter.unit_testing.test_invalid_input import BaseUnitTestInvalidInput
+from dbt.tests.adapter.unit_testing.test_types import BaseUnitTestingTypes
 from dbt.tests.fixtures import project as dbt_project_fixtures
-from dbt.tests.util import run_dbt
+from dbt.tests.util import check_relations_equal, run_dbt
 from dbt_common.events import logger as dbt_event_logger
 from dbt_common.events.event_manager_client import get_event_manager
 
@@ -219,6 +227,182 @@ class TestAdapterMethod(IcebergProject, BaseAdapterMethod):
 
 class TestValidateConnection(BaseValidateConnection):
     pass
+
+
+class TestDocsGenerate(IcebergProject, BaseDocsGenerate):
+    """`dbt docs generate`: the catalog of a view, a view in another schema, a seed and a source, with their
+    columns and Spark's types."""
+
+    project_name = "test"  # the kit's expected catalog names its nodes model.test.*
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self, unique_schema):
+        return {**docs_project(self.project_name, unique_schema)}
+
+    @pytest.fixture(scope="class")
+    def expected_catalog(self, project):
+        return spark_catalog(expected_catalog.base_expected_catalog, project)
+
+
+class TestDocsGenReferences(IcebergProject, BaseDocsGenReferences):
+    """`dbt docs generate` with a table, a view over it, an ephemeral model and docs blocks."""
+
+    project_name = "test"
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self, unique_schema):
+        return {**docs_project(self.project_name, unique_schema)}
+
+    @pytest.fixture(scope="class")
+    def expected_catalog(self, project):
+        return spark_catalog(expected_catalog.expected_references_catalog, project, bigint_type="bigint")
+
+
+def docs_project(name: str, unique_schema: str) -> dict:
+    """The kit's docs project (its vars, assets and quoted seed columns) on Iceberg."""
+    return {
+        **iceberg_project(name),
+        "asset-paths": ["assets", "invalid-asset-paths"],
+        "vars": {"test_schema": unique_schema, "alternate_schema": unique_schema + "_test"},
+        "seeds": {**ICEBERG, "quote_columns": True},
+    }
+
+
+def spark_catalog(expected, project, **types) -> dict:
+    """The kit's expected catalog with Spark's types and relation types, and no statistics (Iceberg gives
+    none through `describe`), columns numbered from 0. A seed's integers are `bigint` (dbt-spark's type for
+    a CSV integer). A table's owner is the user the Thrift server runs as, not dbt's (the server does not
+    impersonate its clients); an Iceberg view has none: its metadata keeps no owner (a `tblproperties
+    ('owner' = ...)` is dropped), so dbt-spark's catalog says "None"."""
+    catalog = expected(
+        project,
+        role=getpass.getuser(),  # the test stack's Thrift server runs as this process's user
+        id_type="bigint",
+        text_type="string",
+        time_type="timestamp",
+        view_type="view",
+        table_type="table",
+        model_stats=expected_catalog.no_stats(),
+        **types,
+    )
+    renumbered = set()  # the kit shares column dicts between nodes
+    for node in [*catalog["nodes"].values(), *catalog["sources"].values()]:
+        if node["metadata"]["type"] == "view":
+            node["metadata"]["owner"] = "None"
+        for column in node["columns"].values():
+            if type(column["index"]) is int and id(column) not in renumbered:  # the kit counts from 1, Spark from 0
+                column["index"] -= 1
+                renumbered.add(id(column))
+    return catalog
+
+
+class TestMicrobatch(IcebergProject, BaseMicrobatch):
+    """`incremental_strategy: microbatch` (dbt-spark runs each batch as an `insert_overwrite` of its day)."""
+
+    project_name = "microbatch"
+
+    @pytest.fixture(scope="class")
+    def microbatch_model_sql(self) -> str:
+        return MICROBATCH_MODEL
+
+
+MICROBATCH_MODEL = """
+{{ config(materialized='incremental', incremental_strategy='microbatch', unique_key='id', event_time='event_time',
+          batch_size='day', begin=modules.datetime.datetime(2020, 1, 1, 0, 0, 0), partition_by=['days(event_time)']) }}
+select * from {{ ref('input_model') }}
+"""
+
+
+class TestUnitTestingTypes(IcebergProject, BaseUnitTestingTypes):
+    """dbt unit tests whose fixture rows carry Spark's types."""
+
+    project_name = "unit_testing_types"
+
+    @pytest.fixture
+    def data_types(self):
+        return [  # (SQL value, its YAML form in the fixture)
+            ["1", "1"],
+            ["'1'", "1"],
+            ["true", "true"],
+            ["date'2020-01-02'", "2020-01-02"],
+            ["timestamp'2013-11-03 00:00:00'", "2013-11-03 00:00:00"],
+            ["cast(1.25 as decimal(18, 2))", "1.25"],
+        ]
+
+
+class TestUnitTestCaseInsensitivity(IcebergProject, BaseUnitTestCaseInsensivity):
+    project_name = "unit_testing_case"
+
+
+class TestUnitTestInvalidInput(IcebergProject, BaseUnitTestInvalidInput):
+    project_name = "unit_testing_invalid"
+
+
+class TestUnitTestQuotedReservedWordColumnNames(
+    IcebergProject, reserved_word_kit.BaseUnitTestQuotedReservedWordColumnNames
+):
+    """A column named after a reserved word, quoted the Spark way (backticks; double quotes make a string)."""
+
+    project_name = "unit_testing_reserved"
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {
+            "my_model.sql": reserved_word_kit.my_model_sql,
+            "my_upstream_model.sql": "select 1 as `GROUP`",
+            "unit_tests.yml": reserved_word_kit.test_my_model_csv_fixtures_yml,
+        }
+
+
+STRATEGY_SEED = "id,pays,valeur,annee\n1,SEN,1.5,2024\n2,CIV,2.5,2024\n3,SEN,3.5,2025\n"
+STRATEGY_NEW_ROWS = "id,pays,valeur,annee\n3,SEN,4.5,2025\n4,NER,5.5,2025\n"
+
+
+def strategy_model(config: str) -> str:
+    """An incremental model that reads `mesures` on its first run, `nouvelles` on the later ones (the rows of
+    2025 again, one of them revised, and a new one)."""
+    return (
+        "-- depends_on: {{ ref('nouvelles') }}\n{{ config(" + config + ") }}\n"
+        "select * from {{ ref('nouvelles') if is_incremental() else ref('mesures') }}"
+    )
+
+
+STRATEGY_MODELS = {
+    "by_append.sql": strategy_model("incremental_strategy='append'"),
+    "by_merge.sql": strategy_model("incremental_strategy='merge', unique_key='id'"),
+    "by_overwrite.sql": strategy_model("incremental_strategy='insert_overwrite', partition_by=['annee']"),
+}
+
+UPDATED_ROWS = "id,pays,valeur,annee\n1,SEN,1.5,2024\n2,CIV,2.5,2024\n3,SEN,4.5,2025\n4,NER,5.5,2025\n"
+STRATEGY_EXPECTED = {
+    "by_append": UPDATED_ROWS + "3,SEN,3.5,2025\n",  # the first run's row of id 3 stays beside the new one
+    "by_merge": UPDATED_ROWS,
+    "by_overwrite": UPDATED_ROWS,  # the partition 2025 replaced, 2024 untouched
+}
+
+
+class TestIncrementalStrategies(IcebergProject):
+    """The three strategies on Iceberg, on the same rows: `append` adds them all again, `merge` updates the
+    row of its key and adds the new one, `insert_overwrite` replaces the partitions the new rows fall in."""
+
+    project_name = "incremental_strategies"
+    model_config = {"+materialized": "incremental"}
+
+    @pytest.fixture(scope="class")
+    def seeds(self):
+        expected = {f"expected_{name}.csv": rows for name, rows in STRATEGY_EXPECTED.items()}
+        return {"mesures.csv": STRATEGY_SEED, "nouvelles.csv": STRATEGY_NEW_ROWS, **expected}
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return STRATEGY_MODELS
+
+    def test_each_strategy_on_iceberg(self, project):
+        assert len(run_dbt(["seed"])) == 5
+        for _ in range(2):
+            assert len(run_dbt(["run"])) == 3
+        for name in STRATEGY_EXPECTED:
+            check_relations_equal(project.adapter, [name, f"expected_{name}"])
 
 
 FIRST_COLUMN_PARTITION_TABLE = """

@@ -26,6 +26,10 @@ from lakehouse.dbt_runner import dbt_line_in_french
         ("02:18:53  Done. PASS=69 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=69", None),
         ("02:18:40  Running with dbt=1.11.16", None),
         ("02:18:53  Runtime Error in model x (models/x.sql)", "    dbt : Runtime Error in model x (models/x.sql)"),
+        (  # a pause point of the fault suite (dbt/macros/fault_points.sql)
+            "02:18:50  [faute] pause de 30.0 s au point dbt-table-created-x",
+            "    dbt : [faute] pause de 30.0 s au point dbt-table-created-x",
+        ),
     ],
 )
 def test_dbt_lines_in_french(line, shown):

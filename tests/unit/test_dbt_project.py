@@ -34,6 +34,7 @@ PUBLISHED_RELATIONS = {
     "gold.gold_mart_uemoa_union_aggregates",
     "gold.gold_mart_uemoa_convergence",
     "gold.fct_events_enriched",
+    "silver.uemoa_indicators_history",
 }
 
 
@@ -57,11 +58,11 @@ def manifests(tmp_path_factory) -> dict[str, dict]:
 
 
 def relations(manifest: dict) -> dict[str, str]:
-    """model/seed name -> schema.alias of what it writes (ephemeral models write nothing)."""
+    """model/seed/snapshot name -> schema.alias of what it writes (ephemeral models write nothing)."""
     return {
         node["name"]: f"{node['schema']}.{node['alias']}"
         for node in manifest["nodes"].values()
-        if node["resource_type"] in ("model", "seed") and node["config"]["materialized"] != "ephemeral"
+        if node["resource_type"] in ("model", "seed", "snapshot") and node["config"]["materialized"] != "ephemeral"
     }
 
 
@@ -126,6 +127,10 @@ def test_one_yaml_per_model_beside_it_and_everything_described(manifests):
         assert node["description"].strip(), f"{node['name']} : modèle sans description"
         for column in node["columns"].values():
             assert column["description"].strip(), f"{node['name']}.{column['name']} : colonne sans description"
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "snapshot":  # snapshots/<name>.yml, every column described
+            assert node["original_file_path"] == f"snapshots/{node['name']}.yml", node["name"]
+            assert node["description"].strip() and all(c["description"].strip() for c in node["columns"].values())
     for test in manifest["unit_tests"].values():
         tested = next(node for node in models(manifest) if node["name"] == test["model"])
         assert Path(test["original_file_path"]) == Path(tested["original_file_path"]).with_suffix(".yml"), test["name"]
@@ -133,7 +138,9 @@ def test_one_yaml_per_model_beside_it_and_everything_described(manifests):
 
 def test_code_identifiers_are_english_snake_case(manifests):
     manifest = manifests["prod"]
-    names = [node["name"] for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed")]
+    names = [
+        node["name"] for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed", "snapshot")
+    ]
     names += [test["name"] for test in manifest["unit_tests"].values()]
     names += [macro["name"] for macro in manifest["macros"].values() if macro["package_name"] == "uemoa_lakehouse"]
     french = ("annuel", "indexes", "valides", "rejets", "entre", "trimestre", "mesures", "evenement", "utilisateur")
