@@ -19,6 +19,8 @@
       table and left null in the new rows, as dbt documents it.
     - `persist_docs`: the model's description also becomes the table's comment on a table that
       already exists (dbt-spark writes it only when it creates the table).
+    - `insert_overwrite` (and `microbatch`) keep Iceberg's form (no `table`, no `partition (...)`) for
+      every Iceberg model, also on a table created earlier in the same dbt command.
     - `drop schema ... cascade`: the catalog does not drop a namespace that still holds tables or
       views, so they are dropped first.
     - Iceberg views: `show tables` does not list them, and their `describe extended` has no `Type`

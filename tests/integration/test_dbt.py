@@ -376,7 +376,7 @@ def test_docs_catalog_describes_every_iceberg_table(built):
     built_nodes = {
         uid
         for uid, node in manifest["nodes"].items()
-        if node["resource_type"] in ("model", "seed") and node["config"]["materialized"] != "ephemeral"
+        if node["resource_type"] in ("model", "seed", "snapshot") and node["config"]["materialized"] != "ephemeral"
     }
     assert set(catalog["nodes"]) == built_nodes
     assert set(catalog["sources"]) == set(manifest["sources"])

@@ -152,3 +152,9 @@ def test_the_models_folder_has_no_leftover_yaml_of_several_models():
     for path in (PROJECT_ROOT / "dbt" / "models").rglob("*.yml"):
         if path.name.startswith("_"):
             assert path.name.endswith("__sources.yml"), f"{path}: one YAML per model, named after it"
+
+
+def test_incremental_models_add_the_columns_they_start_selecting(manifests):
+    incremental = [node for node in models(manifests["prod"]) if node["config"]["materialized"] == "incremental"]
+    assert len(incremental) == 3
+    assert all(node["config"]["on_schema_change"] == "append_new_columns" for node in incremental)
