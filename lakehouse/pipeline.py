@@ -255,7 +255,7 @@ STEPS: list[Step] = [
         "stack",
         "services locaux (SeaweedFS, catalogue REST, Thrift, PostgreSQL s'il est installé) démarrés et sains",
         _start_stack,
-        first_run_s=11,
+        first_run_s=9,
     ),
     Step("ingest", "connecteur Airbyte → Parquet + Snappy dans s3://<bucket>/bronze/", _ingest, ("s3",)),
     Step(
@@ -263,7 +263,7 @@ STEPS: list[Step] = [
         "fichiers déposés → tables Iceberg lakehouse.bronze.*, une seule fois, puis réconciliation",
         _register,
         ("s3", "catalog"),
-        first_run_s=15,
+        first_run_s=11,
     ),
     Step(
         "dbt-build",
@@ -272,7 +272,7 @@ STEPS: list[Step] = [
         _dbt_build,
         ("s3", "catalog", "thrift"),
         _unpublished_audit,
-        first_run_s=85,
+        first_run_s=60,
     ),
     Step(
         "maintain",
