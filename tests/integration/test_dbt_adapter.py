@@ -229,43 +229,35 @@ class TestValidateConnection(BaseValidateConnection):
     pass
 
 
-class TestDocsGenerate(IcebergProject, BaseDocsGenerate):
-    """`dbt docs generate`: the catalog of a view, a view in another schema, a seed and a source, with their
-    columns and Spark's types."""
-
-    project_name = "test"  # the kit's expected catalog names its nodes model.test.*
+class DocsProject:
+    """First base of the docs classes: the kit's docs project (its vars, assets and quoted seed columns) on
+    Iceberg, named `test` as the kit's expected catalog names its nodes (model.test.*)."""
 
     @pytest.fixture(scope="class")
     def project_config_update(self, unique_schema):
-        return {**docs_project(self.project_name, unique_schema)}
+        return {
+            **iceberg_project("test"),
+            "asset-paths": ["assets", "invalid-asset-paths"],
+            "vars": {"test_schema": unique_schema, "alternate_schema": unique_schema + "_test"},
+            "seeds": {**ICEBERG, "quote_columns": True},
+        }
+
+
+class TestDocsGenerate(DocsProject, BaseDocsGenerate):
+    """`dbt docs generate`: the catalog of a view, a view in another schema, a seed and a source, with their
+    columns and Spark's types."""
 
     @pytest.fixture(scope="class")
     def expected_catalog(self, project):
         return spark_catalog(expected_catalog.base_expected_catalog, project)
 
 
-class TestDocsGenReferences(IcebergProject, BaseDocsGenReferences):
+class TestDocsGenReferences(DocsProject, BaseDocsGenReferences):
     """`dbt docs generate` with a table, a view over it, an ephemeral model and docs blocks."""
-
-    project_name = "test"
-
-    @pytest.fixture(scope="class")
-    def project_config_update(self, unique_schema):
-        return {**docs_project(self.project_name, unique_schema)}
 
     @pytest.fixture(scope="class")
     def expected_catalog(self, project):
         return spark_catalog(expected_catalog.expected_references_catalog, project, bigint_type="bigint")
-
-
-def docs_project(name: str, unique_schema: str) -> dict:
-    """The kit's docs project (its vars, assets and quoted seed columns) on Iceberg."""
-    return {
-        **iceberg_project(name),
-        "asset-paths": ["assets", "invalid-asset-paths"],
-        "vars": {"test_schema": unique_schema, "alternate_schema": unique_schema + "_test"},
-        "seeds": {**ICEBERG, "quote_columns": True},
-    }
 
 
 def spark_catalog(expected, project, **types) -> dict:
