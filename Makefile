@@ -31,7 +31,7 @@ CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
 
-.PHONY: help setup up down cluster-up cluster-down status beeline notebook sql psql rag-index ask ingest register reconcile repair dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
+.PHONY: help setup up down orchestrator cluster-up cluster-down status beeline notebook sql psql rag-index ask ingest register reconcile repair dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
 
 $(VENV_STAMP): pyproject.toml conf/python-constraints.txt
@@ -60,8 +60,11 @@ setup: $(VENV_STAMP) $(AIRBYTE_STAMP) ## Crée .venv et .venv-airbyte (dépendan
 up: setup ## Démarre SeaweedFS (S3 + catalogue Iceberg REST), le serveur Thrift de Spark et PostgreSQL s'il est installé, attend qu'ils répondent
 	@$(CLI) up
 
-down: ## Arrête les services démarrés par `make up` et JupyterLab (`make notebook`)
+down: ## Arrête les services démarrés par `make up`, JupyterLab (`make notebook`) et l'orchestrateur (`make orchestrator`)
 	@if [ -x $(PY) ]; then $(CLI) down; else echo "rien à arrêter (pas de $(VENV))"; fi
+
+orchestrator: setup ## Orchestrateur Dagster en arrière-plan : page du lignage et des runs sur 127.0.0.1 (LAKEHOUSE_DAGSTER_PORT), run quotidien planifié (LAKEHOUSE_SCHEDULE_CRON) ; make down l'arrête
+	@$(CLI) orchestrator
 
 cluster-up: setup ## Cluster Spark standalone local : un master et WORKERS=2 workers sur 127.0.0.1 (LAKEHOUSE_SPARK_MASTER=spark://127.0.0.1:7077 y envoie le travail)
 	@$(CLI) cluster-up $(if $(WORKERS),--workers $(WORKERS))

@@ -334,6 +334,26 @@ def _notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _orchestrator(args: argparse.Namespace) -> int:
+    from lakehouse import stack
+    from lakehouse.orchestrator.dbt_assets import manifest_outdated
+    from lakehouse.services import service_named
+
+    settings = load_settings()
+    services = ["dagster", "dagster-daemon"]
+    running = [name for name in services if service_named(name).process(settings).state() == "running"]
+    if running and manifest_outdated(settings):  # the lineage must show the project as it is now
+        print("projet dbt modifié depuis le démarrage de l'orchestrateur : redémarrage pour relire son manifeste")
+        stack.down(settings, services)
+    stack.up(settings, services)  # says « déjà démarré » too: this command is about them
+    print(f"page de l'orchestrateur : {service_named('dagster').user_url(settings)}")
+    print(
+        f"run quotidien planifié : « {settings.get('SCHEDULE_CRON')} » (UTC, LAKEHOUSE_SCHEDULE_CRON), actif ; "
+        "un run à la fois ; `make down` arrête l'orchestrateur"
+    )
+    return 0
+
+
 def _psql(args: argparse.Namespace) -> int:
     """`make psql [Q="select ..."]`: psql on the serving copy, its password from a private PGPASSFILE."""
     import shutil
@@ -433,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     beeline.set_defaults(func=_beeline)
     commands.add_parser("run", help="le pipeline complet").set_defaults(func=_run)
     commands.add_parser("notebook", help="JupyterLab en arrière-plan (127.0.0.1, jeton)").set_defaults(func=_notebook)
+    commands.add_parser(
+        "orchestrator", help="orchestrateur Dagster en arrière-plan (page, démon, run quotidien planifié)"
+    ).set_defaults(func=_orchestrator)
     sql = commands.add_parser("sql", help="lecture rapide sans Spark (pyiceberg + DuckDB) ; sans requête : les tables")
     sql.add_argument("query", nargs="?", default="", help="une requête SELECT sur bronze.*, silver.*, gold.*")
     sql.add_argument("--snapshot", action="append", help="ID ou table=ID : lire ce snapshot (voyage dans le temps)")

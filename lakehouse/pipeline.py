@@ -10,7 +10,8 @@ written when the run ends, failed or not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,10 +71,10 @@ def _start_stack(settings: Settings) -> str:
     return "; ".join(line.split(" — ")[0] for line in reports)
 
 
-def _ingest(settings: Settings) -> StepResult:
+def _ingest(settings: Settings, streams: list[str] | None = None) -> StepResult:
     from lakehouse.bceao_api import ingest_from_bceao
 
-    reports = ingest_from_bceao(settings, out=STEP_DETAIL)
+    reports = ingest_from_bceao(settings, streams, out=STEP_DETAIL)
     return StepResult(
         f"{sum(r.records_landed for r in reports)} enregistrements déposés en {sum(r.files for r in reports)} fichiers",
         {
@@ -83,10 +84,10 @@ def _ingest(settings: Settings) -> StepResult:
     )
 
 
-def _register(settings: Settings) -> StepResult:
+def _register(settings: Settings, streams: list[str] | None = None) -> StepResult:
     from lakehouse_spark.bronze_job import run_register
 
-    results = run_register(settings, out=STEP_DETAIL)
+    results = run_register(settings, streams, out=STEP_DETAIL)
     rejected = sum(len(r.rejected) for r in results)
     return StepResult(
         f"{number(sum(r.files for r in results))} fichiers, {number(sum(r.rows for r in results))} lignes "
@@ -295,6 +296,19 @@ STEPS: list[Step] = [
 ]
 
 
+def step_named(name: str) -> Step:
+    return next(step for step in STEPS if step.name == name)
+
+
+def ingest_streams(streams: list[str]) -> Callable[[Settings], StepResult]:
+    """The ingest step on some streams only (a re-run of one stream from the orchestrator)."""
+    return lambda settings: _ingest(settings, streams)
+
+
+def register_streams(streams: list[str]) -> Callable[[Settings], StepResult]:
+    return lambda settings: _register(settings, streams)
+
+
 class StepFailed(LakehouseError):
     def __init__(self, step: str, cause: BaseException, consequence: str | None = None):
         # A service or a JVM that stopped is said once, with the step it stopped.
@@ -304,6 +318,7 @@ class StepFailed(LakehouseError):
             message += f" ; {consequence}"
         super().__init__(message)
         self.step = step
+        self.cause = cause
 
 
 def _consequence(step: Step, settings: Settings) -> str | None:
@@ -330,29 +345,55 @@ def _finish_report(settings: Settings, report: run_report.RunReport, started: fl
 
 def run_pipeline(settings: Settings, steps: list[Step] | None = None, out: Reporter = print) -> None:
     steps = STEPS if steps is None else steps
-    started = time.monotonic()
-    report = run_report.new_report()
-    since_ms = int(time.time() * 1000)
-    previous = _previous_durations(settings)
+    with recorded_run(settings, len(steps), out) as run:
+        for step in steps:
+            run.step(step)
+        run.finish()
+
+
+@contextmanager
+def recorded_run(settings: Settings, total_steps: int, out: Reporter = print) -> Iterator[RecordedRun]:
+    """A run whose steps are given one by one (`make run`, or a run of the orchestrator): the progress file
+    while it runs, the run report when it ends."""
+    run = RecordedRun(settings, total_steps, out)
     try:
-        _run_steps(settings, steps, report, started, since_ms, previous, out)
+        yield run
     finally:
         run_report.clear_progress(settings)
 
 
-def _run_steps(settings, steps, report, started: float, since_ms: int, previous: dict, out: Reporter) -> None:
-    for index, step in enumerate(steps, start=1):
-        run_report.record_progress(settings, report.started_at, index, len(steps), step.name)
-        out(f"[{index}/{len(steps)}] {step.name}: {step.description}{_expected_line(step, previous)} ...")
+class RecordedRun:
+    """Steps run in order, each with its progress lines, its duration and its facts in the run report; the
+    report is written when a step fails (`StepFailed`) or by `finish`, with the summary of the tables."""
+
+    def __init__(self, settings: Settings, total_steps: int, out: Reporter):
+        self.settings, self.total, self.out = settings, total_steps, out
+        self.started = time.monotonic()
+        self.report = run_report.new_report()
+        self.since_ms = int(time.time() * 1000)
+        self.previous = _previous_durations(settings)
+        self.results: dict[str, StepResult] = {}
+
+    @property
+    def failed(self) -> bool:
+        return self.report.status == "failed"
+
+    def step(self, step: Step, run: Callable[[Settings], str | StepResult | None] | None = None) -> StepResult:
+        """Run `step` (or `run`, the same step on part of its work: some streams); raise StepFailed."""
+        settings, out = self.settings, self.out
+        index = len(self.report.steps) + 1
+        total = max(self.total, index)
+        run_report.record_progress(settings, self.report.started_at, index, total, step.name)
+        out(f"[{index}/{total}] {step.name}: {step.description}{_expected_line(step, self.previous)} ...")
         step_started = time.monotonic()
         tasks_before = executor_tasks(settings)
         try:
             with watching(settings, step.services, f"étape « {step.name} » arrêtée"):
-                result = step.run(settings)
+                result = (run or step.run)(settings)
         except Exception as error:
             seconds = time.monotonic() - step_started
-            out(f"[{index}/{len(steps)}] {step.name}: ÉCHEC après {fr_seconds(seconds)}")
-            report.steps.append(
+            out(f"[{index}/{total}] {step.name}: ÉCHEC après {fr_seconds(seconds)}")
+            self.report.steps.append(
                 run_report.StepRecord(
                     step.name,
                     "failed",
@@ -361,23 +402,33 @@ def _run_steps(settings, steps, report, started: float, since_ms: int, previous:
                     executor_tasks=tasks_between(tasks_before, executor_tasks(settings)),
                 )
             )
-            report.status, report.failed_step, report.error = "failed", step.name, first_line(error)
-            _finish_report(settings, report, started, since_ms, out)
+            self.report.status, self.report.failed_step, self.report.error = "failed", step.name, first_line(error)
+            _finish_report(settings, self.report, self.started, self.since_ms, out)
             raise StepFailed(step.name, error, _consequence(step, settings)) from error
         seconds = time.monotonic() - step_started
-        detail, facts = (result.summary, result.facts) if isinstance(result, StepResult) else (result or "", {})
+        if self.report.failed_step == step.name:  # a new attempt of the step that failed (the orchestrator's retry)
+            self.report.status, self.report.failed_step, self.report.error = "running", None, None
+        result = result if isinstance(result, StepResult) else StepResult(result or "", {})
         ran = tasks_between(tasks_before, executor_tasks(settings))
-        report.steps.append(run_report.StepRecord(step.name, "ok", round(seconds, 3), detail, facts, ran))
-        suffix = f" — {detail}" if detail else ""
-        out(f"[{index}/{len(steps)}] {step.name}: OK en {fr_seconds(seconds)}{suffix}")
-    report.status = "success"
-    out("")
-    out(f"Résumé ({fr_seconds(time.monotonic() - started)}) — tables du catalogue {settings.catalog_name} :")
-    report.tables = run_report.table_records(settings, since_ms)  # read once: the summary and the report
-    if not report.tables:
-        out(f"  aucune table encore dans {', '.join(settings.namespaces)}")
-    for table in report.tables:
-        namespace, name = table.table.split(".", 1)
-        counts = f"{number(table.rows):>12} lignes  {number(table.data_files):>6} fichiers"
-        out(f"  {settings.catalog_name}.{namespace}.{name:<45} {counts}")
-    _finish_report(settings, report, started, since_ms, out)
+        self.report.steps.append(
+            run_report.StepRecord(step.name, "ok", round(seconds, 3), result.summary, result.facts, ran)
+        )
+        suffix = f" — {result.summary}" if result.summary else ""
+        out(f"[{index}/{total}] {step.name}: OK en {fr_seconds(seconds)}{suffix}")
+        self.results[step.name] = result
+        return result
+
+    def finish(self) -> None:
+        """Every step done: the summary of the tables, and the report of a successful run."""
+        settings, out, report = self.settings, self.out, self.report
+        report.status = "success"
+        out("")
+        out(f"Résumé ({fr_seconds(time.monotonic() - self.started)}) — tables du catalogue {settings.catalog_name} :")
+        report.tables = run_report.table_records(settings, self.since_ms)  # read once: the summary and the report
+        if not report.tables:
+            out(f"  aucune table encore dans {', '.join(settings.namespaces)}")
+        for table in report.tables:
+            namespace, name = table.table.split(".", 1)
+            counts = f"{number(table.rows):>12} lignes  {number(table.data_files):>6} fichiers"
+            out(f"  {settings.catalog_name}.{namespace}.{name:<45} {counts}")
+        _finish_report(settings, report, self.started, self.since_ms, out)

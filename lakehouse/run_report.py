@@ -79,6 +79,7 @@ class RunReport:
     steps: list[StepRecord] = field(default_factory=list)
     tables: list[TableRecord] = field(default_factory=list)
     freshness: list[Freshness] = field(default_factory=list)
+    launched_by: str = "make run"  # or "dagster <run id>": a run of the orchestrator (make orchestrator)
 
     def to_json(self) -> str:
         body = asdict(self)
@@ -309,6 +310,19 @@ def format_in_progress(body: dict, now: datetime | None = None) -> str:
 
 
 # -- reading (make status) ----------------------------------------------------------------------------
+def runs_launched_by(settings: Settings, launched_by: str) -> list[dict]:
+    """The reports of the runs `launched_by` launched (e.g. "dagster <run id>"), oldest first."""
+    found = []
+    for path in sorted(runs_dir(settings).glob("run-*.json")):
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if body.get("launched_by", "make run") == launched_by:
+            found.append(body)
+    return found
+
+
 def last_run(settings: Settings) -> dict | None:
     try:
         return json.loads((runs_dir(settings) / LAST_RUN).read_text(encoding="utf-8"))
@@ -319,7 +333,8 @@ def last_run(settings: Settings) -> dict | None:
 def format_last_run(body: dict) -> list[str]:
     """The last run, as `make status` prints it."""
     verdict = "réussie" if body["status"] == "success" else f"en échec à l'étape « {body.get('failed_step')} »"
-    lines = [f"dernière exécution (make run) : {body['started_at']}, {verdict}, {number(body['seconds'])} s"]
+    who = body.get("launched_by", "make run")
+    lines = [f"dernière exécution ({who}) : {body['started_at']}, {verdict}, {number(body['seconds'])} s"]
     for step in body["steps"]:
         mark = "OK" if step["status"] == "ok" else "ÉCHEC"
         head = f"  {step['name']:<10} {mark:<5} {number(step['seconds'], 1):>7} s  "

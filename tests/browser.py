@@ -140,6 +140,7 @@ class Chromium:
         self.folder = folder
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self.pages: list[Page] = []
 
     def __enter__(self) -> Chromium:
         profile = self.folder / "chromium-profile"
@@ -162,9 +163,13 @@ class Chromium:
     def new_page(self) -> Page:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT")
         with urllib.request.urlopen(request, timeout=10) as response:
-            return Page(self, json.loads(response.read()))
+            page = Page(self, json.loads(response.read()))
+        self.pages.append(page)  # its DevTools socket is closed with the browser
+        return page
 
     def __exit__(self, *exc: object) -> None:
+        for page in self.pages:
+            page.close()
         if self.process is not None:
             self.process.terminate()
             try:

@@ -20,8 +20,21 @@ from tests.stacks import TEST_STACK_SETTINGS
 
 STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
 # The fault suite's stack and the lake it builds through crashes (also the cluster test's reference);
-# dbt's adapter test kit (its `project` fixture: a throwaway dbt project and schema per test class).
-pytest_plugins = ["tests.faults.fixtures", "dbt.tests.fixtures.project"]
+# dbt's adapter test kit (its `project` fixture: a throwaway dbt project and schema per test class);
+# the sample lake built once for the modules that read a lake built as a user's would be.
+pytest_plugins = ["tests.faults.fixtures", "dbt.tests.fixtures.project", "tests.sample_lake"]
+# Modules run right after another, whose lake they take as it was left (`tests/sample_lake.py`).
+RUN_RIGHT_AFTER = {"test_usage.py": "test_rag.py", "test_orchestrator.py": "test_usage.py"}
+
+
+def pytest_collection_modifyitems(items):
+    """Each module of RUN_RIGHT_AFTER moved just after the module it follows (otherwise alphabetical)."""
+    for follower, leader in RUN_RIGHT_AFTER.items():
+        moved = [item for item in items if item.path.name == follower]
+        rest = [item for item in items if item.path.name != follower]
+        led = [index for index, item in enumerate(rest) if item.path.name == leader]
+        if moved and led:
+            items[:] = rest[: led[-1] + 1] + moved + rest[led[-1] + 1 :]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,6 +1,8 @@
 -- Chaque événement de silver est dans fct_events_enriched une fois, avec les mesures de toute sa session
 -- et le pays de la dernière version de son utilisateur : une session ou un utilisateur mis à jour
 -- incrémentalement mais non recalculé apparaît ici.
+-- The orchestrator shows this test as a check of fct_events_enriched (it reads several models).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_events_enriched'}}}) }}
 with expected_sessions as (
     select
         session_id,

@@ -1,4 +1,6 @@
 -- Marts 1 to 5 have exactly one row per (pays, annee, trimestre) present in silver: missing or extra rows are returned.
+-- The orchestrator shows this test as a check of dim_uemoa_indicators (it reads several models).
+{{ config(meta={'dagster': {'ref': {'name': 'dim_uemoa_indicators'}}}) }}
 {% set marts = ['gold_kpi_uemoa_growth_yoy', 'gold_mart_uemoa_external_stability', 'gold_mart_uemoa_external_trade',
                 'gold_mart_uemoa_monetary_dashboard', 'gold_mart_uemoa_public_finance'] %}
 

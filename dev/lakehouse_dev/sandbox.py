@@ -2,7 +2,7 @@
 
 Tests and benchmarks never touch the developer's stack (`.lakehouse/`, default ports):
 each throwaway stack gets a settings file in a folder of its own, with every port
-shifted to a base number (`port_base + 1` ... `+ 21`; SeaweedFS's gRPC ports `+ 10000`).
+shifted to a base number (`port_base + 1` ... `+ 22`; SeaweedFS's gRPC ports `+ 10000`).
 
 Every port, gRPC included, must stay below the kernel's ephemeral range (32768 by
 default): a port in that range can be taken at any moment by an outgoing connection of
@@ -18,7 +18,7 @@ from pathlib import Path
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings, load_settings
 
-PORTS_PER_STACK = 21
+PORTS_PER_STACK = 22
 SEAWEEDFS_PORTS = 6  # `port_base + 1` ... `+ 6`, each with a gRPC port 10000 above
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
@@ -73,6 +73,7 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
         # PostgreSQL of the serving copy: off unless a test starts it (`make serve`)
         "LAKEHOUSE_POSTGRES_LOCAL": "false",
         "LAKEHOUSE_POSTGRES_PORT": str(port_base + 21),
+        "LAKEHOUSE_DAGSTER_PORT": str(port_base + 22),
         "LAKEHOUSE_POSTGRES_PASSWORD": secrets.token_urlsafe(16),
         "LAKEHOUSE_SERVE": "false",
         "LAKEHOUSE_SPARK_EXECUTOR_MEMORY": "1g",
@@ -93,7 +94,7 @@ def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
 
 def local_chroma_server(settings: Settings) -> dict[str, str]:
     """Settings that turn on a local chroma server for a throwaway stack, on its base port (`port_base`
-    itself: the stack's ports are `+ 1` to `+ 21`; the fast read server is on `+ 10`)."""
+    itself: the stack's ports are `+ 1` to `+ 22`; the fast read server is on `+ 10`)."""
     port_base = settings.get_int("SQL_PORT") - 10
     return {"LAKEHOUSE_CHROMA_URL": f"http://127.0.0.1:{port_base}", "LAKEHOUSE_CHROMA_LOCAL_SERVER": "true"}
 

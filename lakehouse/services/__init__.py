@@ -1,8 +1,9 @@
 """The local services: SeaweedFS (S3 + Iceberg REST catalog), Spark Thrift Server, PostgreSQL (serving copy)
-and a chroma server when configured, JupyterLab, fast read server."""
+and a chroma server when configured, JupyterLab, fast read server, the Dagster orchestrator (page and daemon)."""
 
 from lakehouse.services.base import Service, ServiceError
 from lakehouse.services.chroma import ChromaServer
+from lakehouse.services.dagster import DagsterDaemon, DagsterWebserver
 from lakehouse.services.jupyter import JupyterLab
 from lakehouse.services.postgres import PostgresServer
 from lakehouse.services.seaweedfs import SeaweedFS
@@ -16,6 +17,8 @@ ALL_SERVICES: tuple[Service, ...] = (
     ChromaServer(),
     JupyterLab(),
     SqlServer(),
+    DagsterWebserver(),
+    DagsterDaemon(),
 )
 
 
@@ -30,6 +33,8 @@ def service_named(name: str) -> Service:
 __all__ = [
     "ALL_SERVICES",
     "ChromaServer",
+    "DagsterDaemon",
+    "DagsterWebserver",
     "JupyterLab",
     "PostgresServer",
     "SeaweedFS",

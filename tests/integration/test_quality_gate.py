@@ -18,6 +18,7 @@ from lakehouse.core.clients import iceberg_catalog
 from lakehouse_dev.api_server import ApiState, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
 from lakehouse_spark.register import register
+from tests import planted_rows
 from tests.cli_runner import run_cli
 from tests.private_lake import private_lake
 
@@ -53,16 +54,7 @@ def mains(settings) -> dict[str, int | None]:
 
 def plant(spark, settings, published: str, **values) -> None:
     """Land in bronze a copy of KEY's latest row with another publication date and some values changed."""
-    bronze = f"lakehouse.{settings.get('BRONZE_NAMESPACE')}.{STREAM}"
-    columns = [field.name for field in spark.table(bronze).schema.fields]
-    overrides = {"_airbyte_raw_id": "uuid()", "date_publication": f"date '{published}'", **values}
-    select = ", ".join(f"{overrides[c]} as {c}" if c in overrides else c for c in columns)
-    pays, annee, trimestre = KEY
-    spark.sql(
-        f"INSERT INTO {bronze} SELECT {select} FROM {bronze} "
-        f"WHERE pays = '{pays}' AND annee = {annee} AND trimestre = {trimestre} "
-        f"ORDER BY date_publication DESC LIMIT 1"
-    )
+    planted_rows.plant(spark, settings, KEY, published, **values)
 
 
 def silver_value(spark, column: str, ref: str = "main"):

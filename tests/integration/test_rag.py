@@ -27,11 +27,10 @@ from tests.cli_runner import run_cli
 from tests.french import assert_french_numbers
 from tests.llm_stand_in import running_stand_in
 from tests.no_network import refuse_outside_connections
-from tests.private_lake import private_lake
+from tests.sample_lake import BUILD_STEPS
 
 pytestmark = pytest.mark.integration
 
-STEPS = [step for step in pipeline.STEPS if step.name in ("stack", "ingest", "register", "dbt-build")]
 CONVERGENCE = "gold.gold_mart_uemoa_convergence"
 
 
@@ -67,16 +66,12 @@ def _pdf(lines: list[str]) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def rag_lake(running_stack, spark, tmp_path_factory):
-    """The first vintage built and indexed, with a documents folder of the module's own."""
+def rag_lake(sample_lake, tmp_path_factory):
+    """The session's sample lake (first vintage built), with a documents folder of the module's own."""
     documents = tmp_path_factory.mktemp("documents")
     for note in (PROJECT_ROOT / "documents").glob("*.md"):
         (documents / note.name).write_bytes(note.read_bytes())
-    lake = private_lake(running_stack, spark, "rag").with_values(
-        LAKEHOUSE_RAG_DOCUMENTS_DIR=str(documents), LAKEHOUSE_STANDIN_VINTAGE="1"
-    )
-    pipeline.run_pipeline(lake, STEPS, out=lambda _: None)
-    return lake
+    return sample_lake.with_values(LAKEHOUSE_RAG_DOCUMENTS_DIR=str(documents))
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +270,7 @@ def test_a_revised_vintage_changes_the_affected_passages_and_figures(rag_lake, e
     before = collection.get(where={"group": CONVERGENCE}, include=["documents", "metadatas"])
     old_texts = dict(zip(before["ids"], before["documents"], strict=True))
 
-    pipeline.run_pipeline(rag_lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2"), STEPS, out=lambda _: None)
+    pipeline.run_pipeline(rag_lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2"), BUILD_STEPS, out=lambda _: None)
     report = build_index(rag_lake, out=lambda _: None, embedder=embedder)
     assert CONVERGENCE in report.changed_groups and report.added > 0 and report.deleted > 0
 

@@ -2,9 +2,9 @@
 fast read path (pyiceberg + DuckDB) answers like Spark, `make sql` prints a table or one French line,
 and JupyterLab starts on 127.0.0.1 with a token and stops with `make down`.
 
-The lake they read is built as a user's would be: the first vintage landed and registered, then the
-daily run (ingestion of the revised vintage, registration, audited dbt build) — in a landing bucket
-and a bronze namespace of this module's own.
+The lake they read is built as a user's would be: the session's sample lake (first vintage landed,
+registered and built, in a landing bucket and a bronze namespace of its own), then the daily run of the
+revised vintage (ingestion, registration, audited dbt build).
 """
 
 from __future__ import annotations
@@ -22,21 +22,20 @@ from lakehouse.services import service_named
 from lakehouse.services.process import port_answers
 from tests.cli_runner import run_cli
 from tests.french import assert_french_numbers
-from tests.private_lake import private_lake
+from tests.sample_lake import BUILD_STEPS
 
 pytestmark = pytest.mark.integration
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
-DAILY_STEPS = [step for step in pipeline.STEPS if step.name in ("stack", "ingest", "register", "dbt-build")]
 LAKE_KEYS = ("LAKEHOUSE_LANDING_BUCKET", "LAKEHOUSE_BRONZE_NAMESPACE")
 
 
 @pytest.fixture(scope="module")
-def published_lake(running_stack, spark):
-    lake = private_lake(running_stack, spark, "usage")
-    first = [step for step in DAILY_STEPS if step.name in ("ingest", "register")]
-    pipeline.run_pipeline(lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="1"), first, out=lambda _: None)
-    pipeline.run_pipeline(lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2"), DAILY_STEPS, out=lambda _: None)
+def published_lake(sample_lake):
+    """The session's sample lake brought to the revised vintage by the daily run (nothing left to do when
+    the semantic search tests, run just before, already published it)."""
+    lake = sample_lake
+    pipeline.run_pipeline(lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2"), BUILD_STEPS, out=lambda _: None)
     with pytest.MonkeyPatch.context() as patch:  # notebook kernels and the CLI read the same lake
         for key in LAKE_KEYS:
             patch.setenv(key, lake.get(key))

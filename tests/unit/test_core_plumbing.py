@@ -25,12 +25,16 @@ INTERNAL_EXCEPTIONS = {
 }
 
 
+# Built when imported, from the lake's settings and dbt manifest: Dagster loads it (`make orchestrator`).
+LOADED_BY_DAGSTER = ("lakehouse.orchestrator.definitions",)
+
+
 def production_exceptions() -> dict[str, type]:
     found = {}
     for package in (lakehouse, lakehouse_ingestion, lakehouse_spark):
         for info in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
-            if info.name.endswith(".__main__"):
-                continue  # running it would start the command line
+            if info.name.endswith(".__main__") or info.name in LOADED_BY_DAGSTER:
+                continue  # running it would start the command line, or build the orchestrator's definitions
             module = importlib.import_module(info.name)
             for name, value in inspect.getmembers(module, inspect.isclass):
                 if issubclass(value, BaseException) and value.__module__ == module.__name__:
