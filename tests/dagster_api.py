@@ -72,3 +72,20 @@ def asset_graph(settings: Settings) -> dict[tuple[str, ...], list[tuple[str, ...
     """Each asset of the page's lineage and the assets it depends on."""
     nodes = graphql(settings, "{ assetNodes { assetKey { path } dependencyKeys { path } } }")["assetNodes"]
     return {tuple(node["assetKey"]["path"]): [tuple(key["path"]) for key in node["dependencyKeys"]] for node in nodes}
+
+
+def stop_schedule(settings: Settings, schedule: str) -> None:
+    """Turn a schedule off, as its switch on the page does."""
+    selector = {"repositoryLocationName": LOCATION_NAME, "repositoryName": REPOSITORY, "scheduleName": schedule}
+    found = graphql(
+        settings,
+        "query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) { ... on Schedule { id } } }",
+        {"s": selector},
+    )["scheduleOrError"]
+    stopped = graphql(
+        settings,
+        """mutation($id: String) { stopRunningSchedule(id: $id) { __typename
+             ... on ScheduleStateResult { scheduleState { status } } ... on PythonError { message } } }""",
+        {"id": found["id"]},
+    )["stopRunningSchedule"]
+    assert stopped.get("scheduleState", {}).get("status") == "STOPPED", stopped

@@ -32,3 +32,15 @@ def table_rows(catalog, identifier, ignored: set[str] = RUN_COLUMNS) -> Counter:
     table = catalog.load_table(identifier).scan().to_arrow()
     kept = [name for name in table.column_names if name not in ignored]
     return Counter(tuple(repr(row[name]) for name in kept) for row in table.select(kept).to_pylist())
+
+
+def every_snapshot(settings) -> dict[str, list[int]]:
+    """The snapshot ids of every table of every namespace of the catalog: what a run that writes nothing leaves."""
+    from lakehouse.core.clients import iceberg_catalog
+
+    catalog = iceberg_catalog(settings)
+    return {
+        ".".join(identifier): [s.snapshot_id for s in catalog.load_table(identifier).snapshots()]
+        for (namespace,) in catalog.list_namespaces()
+        for identifier in catalog.list_tables(namespace)
+    }

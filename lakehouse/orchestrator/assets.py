@@ -313,58 +313,41 @@ def bronze_quality_checks(suites: dict[str, tuple[str, AssetKey]], built: list[A
     return bronze_quality
 
 
-def after_build_assets(settings: Settings, gold: list[AssetKey]):
-    """Maintenance, serving copy and search index: each a step of `make run` after the build."""
+def step_asset(step: str, key: AssetKey, deps: list[AssetKey], kind: str, description: str):
+    """One step of `make run` after the build, as one asset whose metadata is the step's summary."""
 
     @multi_asset(
-        name="maintain",
-        specs=[
-            AssetSpec(
-                MAINTENANCE,
-                deps=gold,
-                group_name="after_build",
-                kinds={"iceberg"},
-                description="Maintenance Iceberg : compaction, manifestes, expiration, orphelins",
-            )
-        ],
+        name=step.replace("-", "_"),
+        specs=[AssetSpec(key, deps=deps, group_name="after_build", kinds={kind}, description=description)],
     )
-    def maintain(context: AssetExecutionContext, lake_run: LakeRun) -> MaterializeResult:
-        result = lake_run.step(context, "maintain")
+    def run_step(context: AssetExecutionContext, lake_run: LakeRun) -> MaterializeResult:
+        result = lake_run.step(context, step)
         return MaterializeResult(metadata={"résumé": result.summary})
 
-    @multi_asset(
-        name="serve",
-        specs=[
-            AssetSpec(
-                SERVING,
-                deps=[MAINTENANCE],
-                group_name="after_build",
-                kinds={"postgres"},
-                description="Copie de service de gold dans PostgreSQL (si configurée)",
-            )
-        ],
-    )
-    def serve(context: AssetExecutionContext, lake_run: LakeRun) -> MaterializeResult:
-        result = lake_run.step(context, "serve")
-        return MaterializeResult(metadata={"résumé": result.summary})
+    return run_step
 
-    @multi_asset(
-        name="rag_index",
-        specs=[
-            AssetSpec(
-                SEARCH_INDEX,
-                deps=[SERVING],
-                group_name="after_build",
-                kinds={"chromadb"},
-                description="Index de recherche sémantique (make ask) : passages de gold, doc dbt, documents",
-            )
-        ],
-    )
-    def rag_index(context: AssetExecutionContext, lake_run: LakeRun) -> MaterializeResult:
-        result = lake_run.step(context, "rag-index")
-        return MaterializeResult(metadata={"résumé": result.summary})
 
-    return [maintain, serve, rag_index]
+def after_build_assets(gold: list[AssetKey]) -> list:
+    """Maintenance, serving copy and search index, in `make run`'s order."""
+    return [
+        step_asset(
+            "maintain",
+            MAINTENANCE,
+            gold,
+            "iceberg",
+            "Maintenance Iceberg : compaction, manifestes, expiration, orphelins",
+        ),
+        step_asset(
+            "serve", SERVING, [MAINTENANCE], "postgres", "Copie de service de gold dans PostgreSQL (si configurée)"
+        ),
+        step_asset(
+            "rag-index",
+            SEARCH_INDEX,
+            [SERVING],
+            "chromadb",
+            "Index de recherche sémantique (make ask) : passages de gold, doc dbt, documents",
+        ),
+    ]
 
 
 def all_assets(settings: Settings, manifest: dict) -> list:
@@ -379,5 +362,5 @@ def all_assets(settings: Settings, manifest: dict) -> list:
         bronze_assets(streams, settings),
         dbt_build,
         bronze_quality_checks(in_bronze, gold),
-        *after_build_assets(settings, gold),
+        *after_build_assets(gold),
     ]

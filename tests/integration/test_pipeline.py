@@ -31,18 +31,10 @@ from lakehouse_spark.maintenance_due import record_maintained
 from tests.cli_runner import run_cli
 from tests.faults.fixtures import NEW_DAY_EVENTS
 from tests.french import assert_french_numbers
+from tests.lake_tables import every_snapshot
 from tests.lakehouse_run import run_command
 
 pytestmark = pytest.mark.integration
-
-
-def _every_snapshot(settings) -> dict[str, list[int]]:
-    catalog = iceberg_catalog(settings)
-    return {
-        ".".join(identifier): [s.snapshot_id for s in catalog.load_table(identifier).snapshots()]
-        for (namespace,) in catalog.list_namespaces()
-        for identifier in catalog.list_tables(namespace)
-    }
 
 
 def _column(settings, identifier: str, column: str) -> list:
@@ -70,7 +62,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
     # no snapshot), as the chain's last run did for every other table.
     policy = load_policy(settings.maintenance_policy_file)
     record_maintained(settings, "bronze.rt_summary", policy.for_table("bronze.rt_summary"), datetime.now(UTC))
-    before = _every_snapshot(settings)
+    before = every_snapshot(settings)
     again = run_command(env_file, "run", DBT_TARGET="dev")
     assert again.process.returncode == 0, again.output()[-4000:]
     assert "aucun nouveau fichier déposé : Spark n'est pas démarré" in again.output()
@@ -78,7 +70,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
     assert any("maintain: OK" in line and "sans Spark" in line for line in again.output().splitlines())
     summary = [line for line in again.output().splitlines() if "lakehouse.bronze.rt_summary" in line]
     assert summary and "1\u202f234 lignes" in summary[0], again.output()  # French: narrow no-break space
-    assert _every_snapshot(settings) == before
+    assert every_snapshot(settings) == before
     namespaces = {namespace for (namespace,) in iceberg_catalog(settings).list_namespaces()}
     assert not {"dev_silver", "dev_gold"} & namespaces
     quiet = run_report.last_run(settings)
@@ -115,7 +107,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
 
     # New events only: the models downstream of raw_events are built, the other tables keep their snapshot
     # and are not validated again, and gold holds every event once.
-    before = _every_snapshot(settings)
+    before = every_snapshot(settings)
     gold_before = len(_column(settings, "gold.fct_events_enriched", "event_id"))
     events = settings.get_int("STANDIN_EVENTS") + NEW_DAY_EVENTS
     increment = run_command(env_file, "run", LAKEHOUSE_STANDIN_EVENTS=str(events + 500))
@@ -125,7 +117,7 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
     assert "--exclude-resource-type unit_test" in increment.output()
     assert "START unit_test" not in increment.output()
     assert "gold.gold_mart_uemoa_convergence : inchangée par cette construction" in increment.output()
-    after = _every_snapshot(settings)
+    after = every_snapshot(settings)
     changed = {t for t in after if after[t] != before.get(t) and t.split(".")[0] in ("silver", "gold")}
     assert changed == {"silver.stg_events", "gold.fct_events_enriched"}, increment.output()
     bronze = _column(settings, "bronze.raw_events", "event_id")

@@ -28,6 +28,7 @@ NOT_RUN = {
     "make test": "c'est la commande qui lance ce test",
     "make format": "réécrit les fichiers du dépôt",
     "make lint": "make test le lance avant les tests",
+    "make orchestrator": "test_orchestrator la lance sur la pile de test, puis en ouvre la page dans Chromium",
     "docker compose": "pas de moteur Docker sur cette machine ; test_docker_compose valide docker-compose.yml",
 }
 TABLE_ON_LINE = re.compile(r"TABLE=(\w+\.\w+)|lakehouse\.(\w+\.\w+)|\"(\w+\.\w+)\": <snapshot_id>")

@@ -35,9 +35,11 @@ def test_up_twice_is_a_no_op(running_stack):
 
 def test_status_shows_each_service_healthy(running_stack):
     rows = {row.name: row for row in stack.status(running_stack)}
-    assert set(rows) == {"seaweedfs", "thrift", "postgres", "chroma", "jupyter", "sql"}
-    # not started by `up`: on demand (jupyter, sql) or not configured (chroma off by default, postgres off in tests)
-    assert {name for name, row in rows.items() if row.on_demand} == {"postgres", "chroma", "jupyter", "sql"}
+    on_demand = {"postgres", "chroma", "jupyter", "sql", "dagster", "dagster-daemon"}
+    assert set(rows) == {"seaweedfs", "thrift", *on_demand}
+    # not started by `up`: on demand (jupyter, sql, the orchestrator) or not configured (chroma off by default,
+    # postgres off in tests)
+    assert {name for name, row in rows.items() if row.on_demand} == on_demand
     for row in (rows["seaweedfs"], rows["thrift"]):
         assert row.state == "running" and row.pid and row.health.startswith("OK"), row
     assert rows["thrift"].port.startswith(f"127.0.0.1:{running_stack.thrift_port}")
