@@ -336,10 +336,12 @@ def _notebook(args: argparse.Namespace) -> int:
 
 def _orchestrator(args: argparse.Namespace) -> int:
     from lakehouse import stack
+    from lakehouse.orchestrator import check_schedule
     from lakehouse.orchestrator.dbt_assets import manifest_outdated
     from lakehouse.services import service_named
 
     settings = load_settings()
+    check_schedule(settings)
     services = ["dagster", "dagster-daemon"]
     running = [name for name in services if service_named(name).process(settings).state() == "running"]
     if running and manifest_outdated(settings):  # the lineage must show the project as it is now

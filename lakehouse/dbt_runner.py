@@ -24,6 +24,15 @@ def build_target_dir(settings: Settings) -> Path:
     return settings.state_dir / "builds" / "dbt-target"
 
 
+def build_results(settings: Settings, since: float) -> dict[str, dict]:
+    """dbt's result of each node (status, failures, message) of `make run`'s build started at `since` (epoch
+    seconds); empty when dbt did not run since."""
+    path = build_target_dir(settings) / "run_results.json"
+    if not path.exists() or path.stat().st_mtime < since:
+        return {}
+    return {node["unique_id"]: node for node in json.loads(path.read_text(encoding="utf-8"))["results"]}
+
+
 # The target that writes the published namespaces silver and gold (profiles.yml); `make run` always uses it.
 PUBLISHED_TARGET = "prod"
 

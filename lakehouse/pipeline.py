@@ -149,17 +149,11 @@ def build_what_changed(settings: Settings, out: Reporter = STEP_DETAIL) -> str:
 
 def _dbt_build(settings: Settings) -> StepResult:
     """The dbt step of `make run`, with the status of each dbt node it ran (from dbt's run_results.json)."""
-    import json
-
-    from lakehouse.dbt_runner import build_target_dir
+    from lakehouse.dbt_runner import build_results
 
     started = time.time()
     summary = build_what_changed(settings)
-    run_results = build_target_dir(settings) / "run_results.json"
-    nodes: dict[str, str] = {}
-    if run_results.exists() and run_results.stat().st_mtime >= started:
-        for node in json.loads(run_results.read_text(encoding="utf-8"))["results"]:
-            nodes[node["unique_id"]] = node["status"]
+    nodes = {unique_id: node["status"] for unique_id, node in build_results(settings, started).items()}
     return StepResult(summary, {"dbt_nodes": nodes})
 
 
@@ -372,7 +366,6 @@ class RecordedRun:
         self.report = run_report.new_report()
         self.since_ms = int(time.time() * 1000)
         self.previous = _previous_durations(settings)
-        self.results: dict[str, StepResult] = {}
 
     @property
     def failed(self) -> bool:
@@ -415,7 +408,6 @@ class RecordedRun:
         )
         suffix = f" — {result.summary}" if result.summary else ""
         out(f"[{index}/{total}] {step.name}: OK en {fr_seconds(seconds)}{suffix}")
-        self.results[step.name] = result
         return result
 
     def finish(self) -> None:

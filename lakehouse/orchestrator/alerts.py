@@ -21,16 +21,14 @@ def post_alert(settings: Settings, event: str, out: Reporter, **fields) -> bool:
     if not url:
         return False
     body = {"source": SOURCE, "evenement": event, "date": datetime.now(UTC).isoformat(timespec="seconds"), **fields}
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     try:
+        request = urllib.request.Request(
+            url, data=data, headers={"Content-Type": "application/json; charset=utf-8"}, method="POST"
+        )
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             response.read()
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, ValueError) as error:  # ValueError: not an http(s) URL
         out(f"alerte « {event} » non envoyée à LAKEHOUSE_ALERT_WEBHOOK ({url}) : {error}")
         return False
     out(f"alerte « {event} » envoyée à {url}")

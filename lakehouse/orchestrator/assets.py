@@ -35,7 +35,7 @@ from lakehouse.core.clients import iceberg_catalog
 from lakehouse.core.errors import first_line
 from lakehouse.core.settings import Settings
 from lakehouse.core.streams import load_streams
-from lakehouse.dbt_runner import build_target_dir
+from lakehouse.dbt_runner import build_results
 from lakehouse.orchestrator.dbt_assets import check_keys_of_tests, dbt_specs
 from lakehouse.orchestrator.lake_run import LakeRun
 
@@ -165,16 +165,6 @@ def bronze_assets(streams: list[str], settings: Settings):
     return bronze
 
 
-def _node_statuses(settings: Settings, since: float) -> dict[str, dict]:
-    """dbt's result of each node of the build that started at `since` (none when dbt did not run)."""
-    import json
-
-    path = build_target_dir(settings) / "run_results.json"
-    if not path.exists() or path.stat().st_mtime < since:
-        return {}
-    return {node["unique_id"]: node for node in json.loads(path.read_text(encoding="utf-8"))["results"]}
-
-
 def _quality_outcomes(settings: Settings, since: datetime) -> list[dict]:
     """Great Expectations outcomes recorded since `since` (`quality.validation_results`, partitioned by day)."""
     from lakehouse.fast_read import FastReadError, Lake
@@ -260,7 +250,7 @@ def dbt_unit(settings: Settings, manifest: dict, suites: dict[str, tuple[str, As
             lake_run.step(context, "dbt-build")
         except Failure as error:  # the failed checks are shown before the failure
             failure = error
-        nodes = _node_statuses(lake_run.settings, started)
+        nodes = build_results(lake_run.settings, started)
         if failure is None:  # parents before children, as Dagster wants them; then the checks
             for unique_id, key in model_keys.items():
                 if key not in context.selected_asset_keys:

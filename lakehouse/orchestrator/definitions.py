@@ -1,5 +1,6 @@
-"""What Dagster loads (`make orchestrator`): the assets of `make run`, the job that runs them all in one
-process (one write lock, one run report), the daily schedule (`LAKEHOUSE_SCHEDULE_CRON`, UTC, on by default)."""
+"""The orchestrator's definitions (`code_location` builds them for Dagster): the assets of `make run`, the job
+that runs them all in one process (one write lock, one run report), the daily schedule (`LAKEHOUSE_SCHEDULE_CRON`,
+UTC, on by default)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dagster import (
 )
 
 from lakehouse.core.settings import Settings, load_settings
-from lakehouse.orchestrator import JOB_NAME, SCHEDULE_NAME
+from lakehouse.orchestrator import JOB_NAME, SCHEDULE_NAME, check_schedule
 from lakehouse.orchestrator.assets import all_assets
 from lakehouse.orchestrator.dbt_assets import load_manifest
 from lakehouse.orchestrator.lake_run import LakeRun
@@ -21,6 +22,7 @@ from lakehouse.orchestrator.lake_run import LakeRun
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
+    check_schedule(settings)
     assets = all_assets(settings, load_manifest(settings))
     job = define_asset_job(
         JOB_NAME,
@@ -42,6 +44,3 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         resources={"lake_run": LakeRun()},
         executor=in_process_executor,  # every run, a re-run of one part too: one process, one lock, one report
     )
-
-
-defs = build_definitions()

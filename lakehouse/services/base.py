@@ -74,8 +74,9 @@ class Service:
     def ports(self, settings: Settings) -> list[Port]:
         raise NotImplementedError
 
-    def main_port(self, settings: Settings) -> Port:
-        return self.ports(settings)[0]
+    def main_port(self, settings: Settings) -> Port | str:
+        ports = self.ports(settings)
+        return ports[0] if ports else "sans port"
 
     def launch(self, settings: Settings) -> Launch:
         """Prepare the service's files and return how to start it."""

@@ -2,7 +2,7 @@
 
 Both are started on demand (not by `make up`) and stopped by `make down`. The instance lives under
 `<state>/dagster/` (SQLite storage, telemetry off, at most one run at a time through Dagster's run queue);
-its code location is `lakehouse.orchestrator.definitions`, loaded with the lakehouse settings exported to
+its code location is `lakehouse.orchestrator.code_location`, loaded with the lakehouse settings exported to
 the environment, so every run reads the same lake as `make run`.
 """
 
@@ -19,7 +19,7 @@ from lakehouse.core.clients import HTTP_TIMEOUT, ServiceUnavailable
 from lakehouse.core.settings import PROJECT_ROOT, Settings
 from lakehouse.services.base import Launch, Port, Service, installed_command
 
-CODE_MODULE = "lakehouse.orchestrator.definitions"
+CODE_MODULE = "lakehouse.orchestrator.code_location"
 LOCATION_NAME = "lakehouse"
 
 
@@ -95,6 +95,14 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def launch_on_instance(settings: Settings, command: list[str]) -> Launch:
+    """A Dagster command on the lake's instance and code location (the dbt manifest written first)."""
+    home = write_instance(settings)
+    ensure_manifest(settings)
+    workspace = ["--workspace", str(workspace_file(settings))]
+    return Launch(command=[*command, *workspace], env=environment(settings), cwd=home)
+
+
 def graphql(settings: Settings, query: str, variables: dict | None = None, timeout: float = HTTP_TIMEOUT) -> dict:
     """The `data` of one GraphQL request to the web server; ServiceUnavailable when it does not answer."""
     request = urllib.request.Request(
@@ -125,18 +133,10 @@ class DagsterWebserver(Service):
         return [Port(settings.get("DAGSTER_HOST"), settings.get_int("DAGSTER_PORT"), "HTTP", "LAKEHOUSE_DAGSTER_PORT")]
 
     def launch(self, settings: Settings) -> Launch:
-        home = write_instance(settings)
-        ensure_manifest(settings)
-        command = [
-            str(installed_command("dagster-webserver", "dagster-webserver")),
-            "--host",
-            settings.get("DAGSTER_HOST"),
-            "--port",
-            str(settings.get_int("DAGSTER_PORT")),
-            "--workspace",
-            str(workspace_file(settings)),
-        ]
-        return Launch(command=command, env=environment(settings), cwd=home)
+        address = ["--host", settings.get("DAGSTER_HOST"), "--port", str(settings.get_int("DAGSTER_PORT"))]
+        return launch_on_instance(
+            settings, [str(installed_command("dagster-webserver", "dagster-webserver")), *address]
+        )
 
     def probe(self, settings: Settings) -> str:
         data = graphql(settings, "{ version repositoriesOrError { __typename } }")
@@ -159,19 +159,8 @@ class DagsterDaemon(Service):
     def ports(self, settings: Settings) -> list[Port]:
         return []
 
-    def main_port(self, settings: Settings) -> str:  # type: ignore[override]
-        return "sans port"
-
     def launch(self, settings: Settings) -> Launch:
-        home = write_instance(settings)
-        ensure_manifest(settings)
-        command = [
-            str(installed_command("dagster-daemon", "dagster")),
-            "run",
-            "--workspace",
-            str(workspace_file(settings)),
-        ]
-        return Launch(command=command, env=environment(settings), cwd=home)
+        return launch_on_instance(settings, [str(installed_command("dagster-daemon", "dagster")), "run"])
 
     def probe(self, settings: Settings) -> str:
         """Healthy when every daemon the instance needs (scheduler, run queue, ...) sent a heartbeat since this
@@ -179,7 +168,6 @@ class DagsterDaemon(Service):
         from dagster import DagsterInstance
 
         started = self.process(settings).pid_file.stat().st_mtime
-        os.environ.setdefault("DAGSTER_HOME", str(dagster_home(settings)))
         with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
             statuses = instance.get_daemon_statuses()
         waiting = sorted(

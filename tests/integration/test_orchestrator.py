@@ -9,13 +9,10 @@ tick, then the test turns it off: the tick is the daemon's own, not a simulated 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -26,6 +23,7 @@ from lakehouse.dbt_runner import DBT_DIR
 from lakehouse.orchestrator import SCHEDULE_NAME
 from lakehouse.services.dagster import dagster_home, dagster_url
 from lakehouse_dev.api_server import ApiState, start_api_server
+from tests.alert_receiver import alert_receiver
 from tests.browser import Chromium, left_the_machine
 from tests.cli_runner import run_cli
 from tests.dagster_api import asset_graph, launch_run, schedule_runs, stop_schedule, wait_for_run
@@ -50,30 +48,14 @@ class Orchestrator:
     alerts: list[dict]
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+@pytest.fixture(scope="module")
+def alerts():
+    with alert_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="module")
-def alert_receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alertes", server.received
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def orchestrator(sample_lake, alert_receiver):
+def orchestrator(sample_lake, alerts):
     lake = sample_lake.with_values(LAKEHOUSE_STANDIN_VINTAGE="2")
     pipeline.run_pipeline(lake, BUILD_STEPS, out=lambda _: None)  # nothing left to do after the usage tests
     state = ApiState(
@@ -88,14 +70,14 @@ def orchestrator(sample_lake, alert_receiver):
             "LAKEHOUSE_BRONZE_NAMESPACE": lake.get("BRONZE_NAMESPACE"),
             "LAKEHOUSE_STANDIN_VINTAGE": "2",
             "LAKEHOUSE_BCEAO_API_URL": api.url,
-            "LAKEHOUSE_ALERT_WEBHOOK": alert_receiver[0],
+            "LAKEHOUSE_ALERT_WEBHOOK": alerts[0],
             # every minute until its first tick (the tick test then turns it off): the daemon's own tick, soon
             "LAKEHOUSE_SCHEDULE_CRON": "* * * * *",
         }
         started = run_cli("orchestrator", timeout=300, **env)
         assert started.returncode == 0, started.stdout + started.stderr
         try:
-            yield Orchestrator(lake.with_values(**env), env, started.stdout, alert_receiver[1])
+            yield Orchestrator(lake.with_values(**env), env, started.stdout, alerts[1])
         finally:
             stopped = run_cli("down", "dagster", "dagster-daemon", **env)
             assert stopped.returncode == 0, stopped.stdout + stopped.stderr

@@ -26,7 +26,7 @@ INTERNAL_EXCEPTIONS = {
 
 
 # Built when imported, from the lake's settings and dbt manifest: Dagster loads it (`make orchestrator`).
-LOADED_BY_DAGSTER = ("lakehouse.orchestrator.definitions",)
+LOADED_BY_DAGSTER = ("lakehouse.orchestrator.code_location",)
 
 
 def production_exceptions() -> dict[str, type]:

@@ -4,22 +4,20 @@ per stream's freshness, the daily schedule, which failures are retried, the aler
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+from dagster import AssetKey
 
 from lakehouse.core.service_watch import ServiceDown
-from lakehouse.core.settings import load_settings
+from lakehouse.core.settings import SettingsError, load_settings
 from lakehouse.core.streams import load_streams
 from lakehouse.core.write_lock import WriteLockBusy
-from lakehouse.orchestrator import JOB_NAME, SCHEDULE_NAME
+from lakehouse.orchestrator import JOB_NAME, SCHEDULE_NAME, check_schedule
 from lakehouse.orchestrator.alerts import post_alert
 from lakehouse.orchestrator.dbt_assets import load_manifest, write_manifest
 from lakehouse.orchestrator.lake_run import transient
 from lakehouse.pipeline import StepFailed
 from lakehouse_dev.sandbox import write_sandbox_env
+from tests.alert_receiver import alert_receiver
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +36,7 @@ def definitions(settings):
     return build_definitions(settings)
 
 
-def _upstream(graph, key):
+def _upstream(graph, key: AssetKey) -> set[AssetKey]:
     seen, todo = set(), [key]
     while todo:
         for parent in graph.get(todo.pop()).parent_keys:
@@ -63,15 +61,9 @@ def test_every_dbt_model_is_an_asset_named_after_its_table_and_every_gold_mart_r
     streams = set(load_streams())
     assert {key[1] for key in keys if key[0] == "landing"} == {key[1] for key in keys if key[0] == "bronze"} == streams
     for mart in gold:
-        layers = {key.path[0] for key in _upstream(graph, graph.get(tuple_key(mart)).key)}
+        layers = {key.path[0] for key in _upstream(graph, AssetKey(list(mart)))}
         assert layers >= {"api_bceao", "landing", "bronze", "silver"}, mart
     assert {("maintenance", "iceberg"), ("serving", "postgres"), ("search", "index")} <= keys
-
-
-def tuple_key(path):
-    from dagster import AssetKey
-
-    return AssetKey(list(path))
 
 
 def test_checks_cover_each_dbt_data_test_each_quality_suite_and_each_stream_freshness(settings, definitions):
@@ -109,33 +101,21 @@ def test_only_a_service_that_stops_answering_is_retried():
     assert not transient(StepFailed("dbt-build", RuntimeError("audit en échec : taux_inflation_pct")))
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        self.server.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_an_alert_is_one_json_message_and_an_unreachable_receiver_is_said(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     lines: list[str] = []
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    with alert_receiver() as (url, received):
         assert post_alert(
             settings.with_values(LAKEHOUSE_ALERT_WEBHOOK=url), "run_en_echec", lines.append, etape="ingest"
         )
-    finally:
-        server.shutdown()
-        server.server_close()
-    [body] = server.received
+    [body] = received
     assert body["source"] == "lakehouse-uemoa" and body["evenement"] == "run_en_echec" and body["etape"] == "ingest"
     assert not post_alert(settings, "run_en_echec", lines.append)  # no webhook: nothing sent, nothing said
-    closed = settings.with_values(LAKEHOUSE_ALERT_WEBHOOK=url)
-    assert not post_alert(closed, "run_en_echec", lines.append)
-    assert lines[-1].startswith("alerte « run_en_echec » non envoyée à LAKEHOUSE_ALERT_WEBHOOK"), lines
+    for unreachable in (url, "pas-une-url"):  # the receiver is gone; a value that is no URL
+        assert not post_alert(settings.with_values(LAKEHOUSE_ALERT_WEBHOOK=unreachable), "run_en_echec", lines.append)
+        assert lines[-1].startswith("alerte « run_en_echec » non envoyée à LAKEHOUSE_ALERT_WEBHOOK"), lines
+
+
+def test_a_schedule_that_is_no_cron_is_refused_in_one_french_line(settings):
+    check_schedule(settings)
+    with pytest.raises(SettingsError, match="LAKEHOUSE_SCHEDULE_CRON='tous les jours' n'est pas une expression cron"):
+        check_schedule(settings.with_values(LAKEHOUSE_SCHEDULE_CRON="tous les jours"))
