@@ -295,13 +295,21 @@ def _snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rollback(args: argparse.Namespace) -> int:
-    from lakehouse_spark.recovery import check_rollback_target, parse_snapshot_id, parse_timestamp, rollback
+def _rollback_target(args: argparse.Namespace):
+    """The snapshot id or the instant a rollback asks for, or the French line saying what is wrong with it."""
+    from lakehouse_spark.recovery import check_rollback_target, parse_snapshot_id, parse_timestamp
 
-    settings = load_settings()
     at = parse_timestamp(args.timestamp) if args.timestamp else None
     snapshot = parse_snapshot_id(args.snapshot) if args.snapshot else None
-    check_rollback_target(snapshot, at)  # before Spark starts
+    check_rollback_target(snapshot, at)
+    return snapshot, at
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from lakehouse_spark.recovery import rollback
+
+    settings = load_settings()
+    snapshot, at = _rollback_target(args)  # before Spark starts
     _check_table_first(settings, args.table)
     rollback(_maintenance_spark(settings, store_started=True), args.table, snapshot_id=snapshot, at=at)
     return 0
@@ -604,9 +612,19 @@ def _run_command(args: argparse.Namespace) -> int:
         return args.func(args)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """What is wrong in a command's own arguments (an unknown stream, a rollback target that is no snapshot id
+    or instant), refused before the write lock is taken and before any service or Spark starts."""
+    if getattr(args, "streams", None):
+        selected_streams(args.streams)
+    if args.command == "rollback":
+        _rollback_target(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         refuse_unaudited_write(args)
         label = writer_label(args)
         if label is None:

@@ -76,6 +76,22 @@ def test_an_unknown_stream_is_refused_before_anything_starts(tmp_path, command):
     )
 
 
+def test_bad_arguments_are_refused_before_waiting_for_the_write_lock(tmp_path):
+    """A writer holds the lake: a command whose arguments are wrong says so, not that the lake is busy."""
+    from lakehouse.core.settings import load_settings
+    from lakehouse.core.write_lock import write_lock
+
+    env_file = tmp_path / "lakehouse.env"
+    env_file.write_text(f"LAKEHOUSE_STATE_DIR={tmp_path / 'state'}\n")
+    with write_lock(load_settings(environ={}, env_file=env_file), "make run", out=lambda _: None):
+        busy = run_cli("ingest", env_file=env_file, timeout=60)
+        unknown = run_cli("register", "raw_user", env_file=env_file, timeout=60)
+        rollback = run_cli("rollback", "--table", "silver.t", "--snapshot", "abc", env_file=env_file, timeout=60)
+    assert "déjà en cours d'écriture par `make run`" in busy.stderr, busy.stderr  # the lock is held
+    assert unknown.stderr.startswith("ERREUR : flux inconnus : raw_user"), unknown.stderr
+    assert "SNAPSHOT='abc' n'est pas un identifiant" in rollback.stderr, rollback.stderr
+
+
 def test_reconcile_without_a_catalog_says_so_in_one_line(tmp_path):
     env_file = tmp_path / "lakehouse.env"
     env_file.write_text(
