@@ -5,8 +5,8 @@ developer's running stack is never touched; it is stopped at the end, and the se
 fails if one of its processes is still alive.
 
 `make test` runs two pytest processes (pytest-xdist, `-n 2 --dist loadgroup`): each has its own session
-stack (`tests.stacks.session_port_base`) and its own dbt target folder, and takes whole groups of tests: a
-module, or every module that shares one lake (`SHARED_LAKES`), the costliest first.
+stack (`tests.stacks.session_port_base`) and its own dbt target folder, and takes whole units of work: a
+module, or every module that shares one lake (`SHARED_LAKES`), the shared lakes first.
 """
 
 from __future__ import annotations
@@ -30,31 +30,63 @@ pytest_plugins = ["tests.faults.fixtures", "dbt.tests.fixtures.project", "tests.
 RUN_RIGHT_AFTER = {"test_usage.py": "test_rag.py", "test_orchestrator.py": "test_usage.py"}
 
 
-# Lakes that several modules share (session fixtures), the costliest first: with `pytest -n`, the modules
-# sharing one run in one process, one after the other (their fixture builds the lake once).
-SHARED_LAKES = ("recovered_lake", "sample_lake")
+# Lakes that several modules share (session fixtures), the costliest first, and the modules using each: with
+# `pytest -n`, the modules of one lake run in one process, one after the other (the lake is built once), before
+# the other modules. A module using one of these fixtures must be listed (checked at collection).
+SHARED_LAKES = {
+    "recovered_lake": (
+        "tests/faults/test_crash_recovery.py",
+        "tests/integration/test_cluster.py",
+        "tests/integration/test_pipeline.py",
+        "tests/integration/test_readme.py",
+    ),
+    "sample_lake": (
+        "tests/integration/test_rag.py",
+        "tests/integration/test_usage.py",
+        "tests/integration/test_orchestrator.py",
+    ),
+}
+LAKE_OF_MODULE = {module: lake for lake, modules in SHARED_LAKES.items() for module in modules}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Each module of RUN_RIGHT_AFTER moved just after the module it follows (otherwise alphabetical); then
-    each module in its xdist group (the lake it shares, or its own), the groups of SHARED_LAKES first."""
+    """Each module of RUN_RIGHT_AFTER moved just after the module it follows (otherwise alphabetical); the
+    modules of SHARED_LAKES first, lake by lake. A module using a shared lake that is not listed is refused."""
     for follower, leader in RUN_RIGHT_AFTER.items():
         moved = [item for item in items if item.path.name == follower]
         rest = [item for item in items if item.path.name != follower]
         led = [index for index, item in enumerate(rest) if item.path.name == leader]
         if moved and led:
             items[:] = rest[: led[-1] + 1] + moved + rest[led[-1] + 1 :]
-    shared = {}
     for item in items:
-        lake = next((lake for lake in SHARED_LAKES if lake in item.fixturenames), None)
-        if lake is not None:
-            shared.setdefault(item.path, lake)
-    for item in items:
-        group = shared.get(item.path) or item.path.relative_to(config.rootpath).as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+        module = _module(item.nodeid)
+        used = next((lake for lake in SHARED_LAKES if lake in item.fixturenames), None)
+        if used is not None and LAKE_OF_MODULE.get(module) != used:
+            raise pytest.UsageError(
+                f"{module} utilise le lac partagé {used} : ajoutez-le à SHARED_LAKES dans tests/conftest.py "
+                "(sinon, avec pytest -n, deux processus construiraient ce lac sur les mêmes ports)"
+            )
     rank = {lake: index for index, lake in enumerate(SHARED_LAKES)}
-    items.sort(key=lambda item: rank.get(shared.get(item.path), len(SHARED_LAKES)))  # stable: order kept within
+    items.sort(key=lambda item: rank.get(LAKE_OF_MODULE.get(_module(item.nodeid)), len(rank)))  # stable
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` (`make test`): a unit of work is a module, or every module of one shared lake; units
+    go to the processes in collection order (with `--no-loadscope-reorder`), so the shared lakes first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LakeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return LAKE_OF_MODULE.get(_module(nodeid), _module(nodeid))
+
+    return LakeScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
