@@ -30,8 +30,6 @@ endef
 CLI := $(PY) -m lakehouse
 # FULL=1: every step redoes all its work (LAKEHOUSE_FULL_RUN), even when nothing changed.
 FULL_RUN := $(if $(filter 1 yes true,$(FULL)),LAKEHOUSE_FULL_RUN=true)
-# make test: pytest processes (pytest-xdist), each with its own test stack; TEST_WORKERS=0: one process, no xdist.
-TEST_WORKERS ?= 2
 
 .PHONY: help setup up down orchestrator cluster-up cluster-down status beeline notebook sql psql rag-index ask ingest register reconcile repair dbt-debug dbt-run dbt-test dbt-build dbt-docs dbt-freshness quality audit-report publish maintain compact rewrite-manifests expire-snapshots remove-orphans table-health snapshots rollback changes serve run test test-unit test-tools lint format bench settings verify-jars compose-config lock clean
 
@@ -181,8 +179,8 @@ ask: $(VENV_STAMP) ## Question en français : Q="Le Niger a-t-il respecté le cr
 
 ##@ Qualité : tests, style, mesures
 
-test: setup test-tools lint ## Tous les tests : style, unitaires, intégration sur des piles privées démarrées puis arrêtées ; TEST_WORKERS=2 processus
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+test: setup test-tools lint ## Tous les tests : style (make lint), unitaires, intégration sur une pile privée démarrée puis arrêtée
+	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup ## Seulement les tests sans service
 	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
