@@ -173,7 +173,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from lakehouse import stack
     from lakehouse.bceao_api import ingest_from_bceao
 
-    streams = selected_streams(args.streams)  # an unknown name is refused before anything starts
+    streams = selected_streams(args.streams)  # already checked by check_arguments, before the lock
     settings = load_settings()
     stack.up(settings, ["seaweedfs"], progress=news_only)
     ingest_from_bceao(settings, streams)
@@ -309,7 +309,7 @@ def _rollback(args: argparse.Namespace) -> int:
     from lakehouse_spark.recovery import rollback
 
     settings = load_settings()
-    snapshot, at = _rollback_target(args)  # before Spark starts
+    snapshot, at = _rollback_target(args)  # already checked by check_arguments, before the lock
     _check_table_first(settings, args.table)
     rollback(_maintenance_spark(settings, store_started=True), args.table, snapshot_id=snapshot, at=at)
     return 0
