@@ -6,8 +6,9 @@ shifted to a base number (`port_base + 1` ... `+ 22`; SeaweedFS's gRPC ports `+ 
 
 Every port, gRPC included, must stay below the kernel's ephemeral range (32768 by
 default): a port in that range can be taken at any moment by an outgoing connection of
-another process, and the stack would then fail to start at random. The bases in use:
-tests 21000 (session stack) and 22000-22300 (`test_stack`), benchmarks 22350 and 22400-22750.
+another process, and the stack would then fail to start at random. The bases in use: tests 21000
+(session stack), 21500 (fault suite), 21600 (`test_catalog_token`) and 22000-22300 (`test_stack`),
+benchmarks 22350 and 22400-22750.
 """
 
 from __future__ import annotations

@@ -210,6 +210,14 @@ class Settings:
         return f"{self.catalog_uri}/v1/oauth/tokens"
 
     @property
+    def catalog_token_ttl(self) -> int:
+        """Lifetime in seconds of the tokens the local catalog issues (LAKEHOUSE_CATALOG_TOKEN_TTL_S)."""
+        seconds = self.get_int("CATALOG_TOKEN_TTL_S")
+        if seconds < 5:
+            raise SettingsError(f"LAKEHOUSE_CATALOG_TOKEN_TTL_S={seconds} : au moins 5 secondes")
+        return seconds
+
+    @property
     def warehouse(self) -> str:
         return self.get("WAREHOUSE")
 

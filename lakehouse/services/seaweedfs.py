@@ -99,6 +99,7 @@ class SeaweedFS(Service):
             f"-tableBucket={settings.warehouse}",
         ]
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        env["ICEBERG_OAUTH_TOKEN_EXPIRY"] = str(settings.catalog_token_ttl)
         return Launch(command=command, env=env, cwd=data)
 
     def probe(self, settings: Settings) -> str:

@@ -84,6 +84,7 @@ def test_empty_credentials_tell_to_run_setup(tmp_path):
         ("LAKEHOUSE_S3_ENDPOINT", "127.0.0.1:8333", "s3_host_port"),
         ("LAKEHOUSE_CATALOG_AUTH", "kerberos", "catalog_auth"),
         ("LAKEHOUSE_JAR_SOURCE", "ivy", "jar_source"),
+        ("LAKEHOUSE_CATALOG_TOKEN_TTL_S", "2", "catalog_token_ttl"),
     ],
 )
 def test_invalid_values_are_refused_with_the_setting_name(tmp_path, key, value, attribute):

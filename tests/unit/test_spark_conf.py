@@ -28,6 +28,7 @@ def test_rendered_properties_configure_the_rest_catalog_and_s3a(tmp_path):
     assert props["spark.sql.catalog.lakehouse.io-impl"] == "org.apache.iceberg.hadoop.HadoopFileIO"
     assert props["spark.sql.catalog.lakehouse.credential"] == "AKTEST:secret/with+chars"
     assert props["spark.sql.catalog.lakehouse.oauth2-server-uri"] == "http://127.0.0.1:8181/v1/oauth/tokens"
+    assert props["spark.sql.catalog.lakehouse.token-exchange-enabled"] == "false"  # spark/README.md
     assert props["spark.hadoop.fs.s3.impl"] == "org.apache.hadoop.fs.s3a.S3AFileSystem"
     assert props["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:8333"
     assert props["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
