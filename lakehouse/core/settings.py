@@ -85,6 +85,12 @@ class Settings:
                 f"{PREFIX}{name}={value!r} doit être un entier ({self.origins.get(PREFIX + name)})"
             ) from None
 
+    def get_seconds(self, name: str, at_least: int) -> int:
+        seconds = self.get_int(name)
+        if seconds < at_least:
+            raise SettingsError(f"{PREFIX}{name}={seconds} : au moins {at_least} secondes")
+        return seconds
+
     def get_bool(self, name: str) -> bool:
         value = self.get(name).lower()
         if value in ("1", "true", "yes", "on", "oui"):
@@ -212,10 +218,7 @@ class Settings:
     @property
     def catalog_token_ttl(self) -> int:
         """Lifetime in seconds of the tokens the local catalog issues (LAKEHOUSE_CATALOG_TOKEN_TTL_S)."""
-        seconds = self.get_int("CATALOG_TOKEN_TTL_S")
-        if seconds < 5:
-            raise SettingsError(f"LAKEHOUSE_CATALOG_TOKEN_TTL_S={seconds} : au moins 5 secondes")
-        return seconds
+        return self.get_seconds("CATALOG_TOKEN_TTL_S", at_least=5)
 
     @property
     def warehouse(self) -> str:
@@ -306,10 +309,7 @@ class Settings:
     @property
     def service_timeout(self) -> int:
         """Seconds after which a service that stopped answering fails the step (LAKEHOUSE_SERVICE_TIMEOUT_S)."""
-        seconds = self.get_int("SERVICE_TIMEOUT_S")
-        if seconds < 10:
-            raise SettingsError(f"LAKEHOUSE_SERVICE_TIMEOUT_S={seconds} : au moins 10 secondes")
-        return seconds
+        return self.get_seconds("SERVICE_TIMEOUT_S", at_least=10)
 
     def masked(self) -> dict[str, str]:
         """The values with secrets hidden, for display."""
