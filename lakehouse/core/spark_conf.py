@@ -68,8 +68,8 @@ def render(settings: Settings, jars: list[Path]) -> str:
                 f"spark.sql.catalog.{catalog}.rest.auth.type oauth2",
                 f"spark.sql.catalog.{catalog}.credential {settings.s3_access_key}:{settings.s3_secret_key}",
                 f"spark.sql.catalog.{catalog}.oauth2-server-uri {settings.catalog_token_uri}",
-                # renew the token with the client credentials, not by token exchange: SeaweedFS exchanges a
-                # token only for the rest of its lifetime, so a session older than one token died (spark/README.md)
+                # renew the token with the client credentials, not by token exchange: SeaweedFS exchanges a token
+                # only for the rest of its life, so each expiry refused a session's requests for 1-2 s (spark/README.md)
                 f"spark.sql.catalog.{catalog}.token-exchange-enabled false",
             ]
         )

@@ -75,11 +75,15 @@ def test_catalog_token_renewal(short_token_stack):
         stderr=subprocess.PIPE,
         text=True,
     )
-    catalog = iceberg_catalog(settings)
-    assert ("bronze",) in catalog.list_namespaces()
-    time.sleep(TOKEN_TTL_S + 2)
-    assert ("bronze",) in catalog.list_namespaces()  # its token expired: pyiceberg asked for a new one
-    out, err = spark.communicate(timeout=300)
+    try:
+        catalog = iceberg_catalog(settings)
+        assert ("bronze",) in catalog.list_namespaces()
+        time.sleep(TOKEN_TTL_S + 2)
+        assert ("bronze",) in catalog.list_namespaces()  # its token expired: pyiceberg asked for a new one
+        out, err = spark.communicate(timeout=300)
+    finally:
+        spark.kill()  # nothing left querying a stopped stack when an assertion above failed
+        spark.wait()
     assert spark.returncode == 0, err[-3000:]
     report = json.loads(out.strip().splitlines()[-1])
     assert report["seconds"] >= QUERYING_S and report["queries"] > 50, report
