@@ -55,7 +55,7 @@ def archive_path(settings: Settings, jars: list[Path]) -> Path:
     digest = hashlib.sha256(
         "\n".join(_fingerprint(path) for path in [java, *classpath] if path.exists()).encode()
     ).hexdigest()[:16]
-    return settings.state_dir / "jvm" / f"spark-{digest}.jsa"
+    return settings.spark_runtime_dir / "jvm" / f"spark-{digest}.jsa"
 
 
 def java_options(settings: Settings, jars: list[Path]) -> str:

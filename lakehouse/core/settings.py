@@ -133,8 +133,14 @@ class Settings:
         return self._path("CACHE_DIR")
 
     @property
+    def spark_runtime_dir(self) -> Path:
+        """Where Spark's verified jars (`jars/`) and the JVM class archive built for them (`jvm/`) are: the
+        state folder unless LAKEHOUSE_SPARK_RUNTIME_DIR names one that several stacks share."""
+        return self._path("SPARK_RUNTIME_DIR") if self.get("SPARK_RUNTIME_DIR") else self.state_dir
+
+    @property
     def jars_dir(self) -> Path:
-        return self.state_dir / "jars"
+        return self.spark_runtime_dir / "jars"
 
     @property
     def run_dir(self) -> Path:

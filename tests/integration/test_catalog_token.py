@@ -16,6 +16,7 @@ from lakehouse.core import jars
 from lakehouse.core.clients import catalog_token, iceberg_catalog
 from lakehouse.core.settings import PROJECT_ROOT, load_settings
 from lakehouse_dev.sandbox import write_sandbox_env
+from tests.stacks import SHARED_SPARK_RUNTIME
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,11 @@ def _lifetime(token: str) -> int:
 @pytest.fixture
 def short_token_stack(tmp_path):
     env_file = write_sandbox_env(
-        tmp_path, PORT_BASE, LAKEHOUSE_CATALOG_TOKEN_TTL_S=str(TOKEN_TTL_S), LAKEHOUSE_CLASS_ARCHIVE="false"
+        tmp_path,
+        PORT_BASE,
+        **SHARED_SPARK_RUNTIME,
+        LAKEHOUSE_CATALOG_TOKEN_TTL_S=str(TOKEN_TTL_S),
+        LAKEHOUSE_CLASS_ARCHIVE="false",
     )
     settings = load_settings(environ={}, env_file=env_file)
     jars.resolve_jars(settings, progress=lambda _: None)

@@ -17,6 +17,7 @@ from lakehouse.services import SeaweedFS, service_named
 from lakehouse.services.process import pid_is_running, port_is_free
 from lakehouse_dev.sandbox import sandbox_settings, write_sandbox_env
 from tests.cli_runner import run_cli
+from tests.stacks import SHARED_SPARK_RUNTIME
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +118,7 @@ def test_stale_pid_file_is_reported_and_replaced(tmp_path):
 
 
 def test_service_dying_at_start_names_the_cause_and_the_log(tmp_path):
-    env_file = write_sandbox_env(tmp_path, 22300, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
+    env_file = write_sandbox_env(tmp_path, 22300, **SHARED_SPARK_RUNTIME, LAKEHOUSE_THRIFT_DRIVER_MEMORY="beaucoup")
     jars.resolve_jars(load_settings(environ={}, env_file=env_file), progress=lambda _: None)
     result = run_cli("up", "thrift", env_file=env_file)
     assert result.returncode == 1

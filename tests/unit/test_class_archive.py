@@ -62,3 +62,17 @@ def test_a_failed_build_is_not_retried_at_every_setup(tmp_path):
     failed.write_text("raison\n")
     line = class_archive.ensure_archive(settings, jars)
     assert "non construite" in line and str(failed) in line
+
+
+def test_a_shared_spark_runtime_holds_the_jars_and_the_archive_of_every_stack_naming_it(tmp_path):
+    alone = _settings(tmp_path / "alone")
+    assert alone.spark_runtime_dir == alone.state_dir and alone.jars_dir == alone.state_dir / "jars"
+    shared = tmp_path / "runtime"
+    first, second = (
+        _settings(tmp_path / name, LAKEHOUSE_SPARK_RUNTIME_DIR=str(shared)) for name in ("first", "second")
+    )
+    assert first.state_dir != second.state_dir and first.jars_dir == second.jars_dir == shared / "jars"
+    shared.mkdir()
+    jars = _jars(shared)
+    assert class_archive.archive_path(first, jars) == class_archive.archive_path(second, jars)
+    assert class_archive.archive_path(first, jars).parent == shared / "jvm"
