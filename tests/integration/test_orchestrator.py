@@ -185,7 +185,9 @@ def test_the_daily_tick_runs_every_step_of_make_run_and_leaves_nothing_for_it(or
     with DagsterInstance.from_config(str(dagster_home(settings))) as instance:
         for mart in GOLD_MARTS:
             event = instance.get_latest_materialization_event(AssetKey(["gold", mart]))
-            assert event.run_id == run_id, mart
+            # the first tick's, or a later tick's that found nothing new (the schedule fires every minute from the
+            # fixture on: on a slow machine, more than one tick comes before it is turned off)
+            assert event.run_id in ticks, mart
             metadata = event.asset_materialization.metadata
             current = catalog.load_table(f"gold.{mart}").current_snapshot().snapshot_id
             assert metadata["snapshot_id"].value == str(current), mart
