@@ -13,9 +13,10 @@ AIRBYTE_STAMP := $(AIRBYTE_VENV)/.installed
 PIP_FLAGS := --disable-pip-version-check --progress-bar off
 # uv (pinned in conf/python-constraints.txt, installed by pip into .venv) installs both virtualenvs, with their
 # bytecode compiled as pip does: without it, under PYTHONDONTWRITEBYTECODE=1 as on our machines, every Python
-# process compiles its imports again (a test run without it: 64 min, against 51 min with pip; one run each).
-# Fresh clone, 2 cores, one run each: .venv 3 min 52 s with pip, 2 min 09 s with uv; .venv-airbyte 1 min 06 s
-# against 34 s (uv while other tests ran). pip stays the fallback (uv absent or failed).
+# process compiles its imports again (a test run without it: 64 min, against 51 min the day before with pip; one
+# run each, the machine's own variation included). Fresh clone, 2 cores, one run each, pip and uv caches warm,
+# timed with `time make setup` (not a bench): .venv 3 min 52 s with pip, 2 min 09 s with uv; .venv-airbyte
+# 1 min 06 s against 34 s (uv while other tests ran). pip stays the fallback (uv absent or failed).
 UV := $(VENV)/bin/uv
 # $(call pip_progress,<journal>) : pip's output goes to the log; the terminal gets a line every 25 packages,
 # then one before installing (a first install is otherwise minutes of silence), and pip's errors.
