@@ -6,11 +6,13 @@ Idempotent and quick when nothing changed: an existing `conf/lakehouse.env` is k
 
 from __future__ import annotations
 
+import errno
 import re
 import secrets
 from pathlib import Path
 
 from lakehouse.core import class_archive, jars, spark_conf, web_assets
+from lakehouse.core.errors import LakehouseError
 from lakehouse.core.files import write_private
 from lakehouse.core.java import check_java
 from lakehouse.core.notebook_kernel import install_kernel
@@ -46,6 +48,40 @@ def ensure_local_settings(path: Path | None = None, progress: Reporter = print) 
     return path
 
 
+# Why a folder cannot be written, in French (other errors keep the system's text).
+WHY_NOT_WRITABLE = {
+    errno.ENOENT: "un dossier du chemin ne peut pas être créé",
+    errno.EACCES: "permission refusée",
+    errno.EPERM: "opération non permise",
+    errno.ENOTDIR: "un élément du chemin est un fichier",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.ENOSPC: "disque plein",
+}
+# The folders setup writes, with the setting that names each one.
+WRITTEN_FOLDERS = {
+    "LAKEHOUSE_STATE_DIR": lambda settings: settings.state_dir,
+    "LAKEHOUSE_CACHE_DIR": lambda settings: settings.cache_dir,
+    "LAKEHOUSE_SPARK_RUNTIME_DIR": lambda settings: settings.spark_runtime_dir,
+}
+
+
+def check_writable_folders(settings: Settings) -> None:
+    """Each folder setup writes exists or is created, and takes a file: otherwise one line naming its setting."""
+    for name, folder_of in WRITTEN_FOLDERS.items():
+        folder = folder_of(settings)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".ecriture-{secrets.token_hex(4)}"
+            probe.touch()
+            probe.unlink()
+        except OSError as error:
+            why = WHY_NOT_WRITABLE.get(error.errno, error.strerror or str(error))
+            raise LakehouseError(
+                f"{name} : le dossier {folder} ne peut pas être créé ou écrit ({why}) ; "
+                f"donnez à {name} un dossier où vous pouvez écrire (conf/lakehouse.env)"
+            ) from None
+
+
 def provision(progress: Reporter = print, quiet: bool = False) -> Settings:
     """With `quiet` (setup run as another target's prerequisite), only what was done is said: settings
     generated, jars extracted or replaced, the class archive built; the checks that found everything in
@@ -53,6 +89,7 @@ def provision(progress: Reporter = print, quiet: bool = False) -> Settings:
     summary: Reporter = (lambda _: None) if quiet else progress
     ensure_local_settings(progress=progress)
     settings = load_settings()
+    check_writable_folders(settings)
     summary(check_java())
     paths = jars.resolve_jars(settings, progress)
     summary(f"{len(paths)} jars vérifiés (SHA-256) dans {settings.jars_dir}")

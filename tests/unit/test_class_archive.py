@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from lakehouse.core import class_archive, spark_conf
+from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import load_settings
+from lakehouse.provision import check_writable_folders
 
 
 def _settings(tmp_path, **environ):
@@ -76,3 +80,18 @@ def test_a_shared_spark_runtime_holds_the_jars_and_the_archive_of_every_stack_na
     jars = _jars(shared)
     assert class_archive.archive_path(first, jars) == class_archive.archive_path(second, jars)
     assert class_archive.archive_path(first, jars).parent == shared / "jvm"
+
+
+@pytest.mark.parametrize("setting", ["LAKEHOUSE_SPARK_RUNTIME_DIR", "LAKEHOUSE_STATE_DIR"])
+def test_a_folder_that_cannot_be_written_is_refused_in_one_line_naming_its_setting(tmp_path, setting):
+    a_file = tmp_path / "un-fichier"
+    a_file.write_text("")
+    cache = {"LAKEHOUSE_CACHE_DIR": str(tmp_path / "cache")}
+    settings = _settings(tmp_path / "ok", **cache, **{setting: str(a_file / "dessous")})
+    with pytest.raises(LakehouseError) as refused:
+        check_writable_folders(settings)
+    message = str(refused.value)
+    assert message.startswith(f"{setting} : ") and "un élément du chemin est un fichier" in message
+    assert "\n" not in message and "Errno" not in message
+    check_writable_folders(_settings(tmp_path / "ok", **cache))  # creatable folders pass, and are created
+    assert (tmp_path / "ok").is_dir() and (tmp_path / "cache").is_dir()
