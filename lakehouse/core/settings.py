@@ -86,10 +86,16 @@ class Settings:
             ) from None
 
     def get_seconds(self, name: str, at_least: int) -> int:
-        seconds = self.get_int(name)
-        if seconds < at_least:
-            raise SettingsError(f"{PREFIX}{name}={seconds} : au moins {at_least} secondes")
-        return seconds
+        return self._int_at_least(name, at_least, " secondes")
+
+    def get_count(self, name: str, at_least: int) -> int:
+        return self._int_at_least(name, at_least, "")
+
+    def _int_at_least(self, name: str, at_least: int, unit: str) -> int:
+        value = self.get_int(name)
+        if value < at_least:
+            raise SettingsError(f"{PREFIX}{name}={value} : au moins {at_least}{unit}")
+        return value
 
     def get_bool(self, name: str) -> bool:
         value = self.get(name).lower()

@@ -216,17 +216,38 @@ def test_maintain_drops_audit_branches_older_than_the_policy(lake):
     branches.drop_branch(catalog.load_table(("silver", "dim_uemoa_indicators")), recent)
 
 
+def stored_runs(settings) -> dict[str, list[str]]:
+    """The validation results GX keeps for its Data Docs, per suite: <suite>/<run name>/<run time>."""
+    store = settings.quality_dir / "gx" / "uncommitted" / "validations"
+    return {suite.name: sorted(run.name for run in suite.glob("*/*")) for suite in store.iterdir() if suite.is_dir()}
+
+
 def test_make_quality_validates_main_and_records_the_results(lake, spark):
+    """`make quality` on main; with LAKEHOUSE_DATA_DOCS_KEEP_RUNS=1 the Data Docs keep the newest result of
+    each suite (the earlier builds of the session left several), the results table keeps them all."""
     results = "lakehouse.quality.validation_results"
     before = spark.sql(f"SELECT count(*) FROM {results} WHERE branch = 'main'").collect()[0][0]
+    runs_before = stored_runs(lake)
+    assert max(len(runs) for runs in runs_before.values()) > 1, runs_before
     result = run_cli(
         "quality",
         timeout=600,
         LAKEHOUSE_LANDING_BUCKET=lake.landing_bucket,
         LAKEHOUSE_BRONZE_NAMESPACE=lake.get("BRONZE_NAMESPACE"),
+        LAKEHOUSE_DATA_DOCS_KEEP_RUNS="1",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "attentes satisfaites" in result.stdout and "Data Docs" in result.stdout
     assert "silver.dim_uemoa_indicators" in result.stdout and "gold.gold_mart_uemoa_convergence" in result.stdout
     after = spark.sql(f"SELECT count(*) FROM {results} WHERE branch = 'main'").collect()[0][0]
     assert after > before
+    runs_after = stored_runs(lake)
+    assert runs_after.keys() == runs_before.keys() and all(len(runs) == 1 for runs in runs_after.values())
+    site = lake.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for suite, runs in runs_before.items():
+        [kept] = runs_after[suite]
+        assert kept >= max(runs) and kept in index, suite  # the newest, listed on the page
+        assert list((site / "validations" / suite).glob(f"*/{kept}/*.html")), suite
+        for gone in set(runs) - {kept}:
+            assert gone not in index and not list((site / "validations" / suite).glob(f"*/{gone}")), (suite, gone)

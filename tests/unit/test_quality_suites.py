@@ -94,3 +94,28 @@ def test_audit_branch_names_carry_their_creation_time():
     name = branches.new_audit_branch(now)
     assert name == "audit_20261201_130509" and branches.audit_branch_time(name) == now
     assert branches.audit_branch_time("main") is None and branches.audit_branch_time("audit_x") is None
+
+
+def test_the_data_docs_keep_the_newest_results_of_each_suite(tmp_path):
+    from lakehouse_spark.quality import prune_validation_results
+
+    settings = load_settings(
+        environ={"LAKEHOUSE_STATE_DIR": str(tmp_path), "LAKEHOUSE_S3_ACCESS_KEY": "AK", "LAKEHOUSE_S3_SECRET_KEY": "s"},
+        env_file=tmp_path / "absent.env",
+    )
+    root = settings.quality_dir / "gx" / "uncommitted"
+    times = [f"2026120{day}T010000.000000Z" for day in (3, 1, 4, 2)]  # stored in no particular order
+    for suite, count in (("silver_dim", 4), ("gold_kpi", 1)):
+        for run_time in times[:count]:
+            for folder, name in (("validations", "r.json"), ("data_docs/local_site/validations", "r.html")):
+                path = root / folder / suite / "__none__" / run_time / name
+                path.parent.mkdir(parents=True)
+                path.write_text("{}")
+    (root / "validations" / ".ge_store_backend_id").write_text("id")
+    assert prune_validation_results(settings, keep=2) == 2
+    for folder in ("validations", "data_docs/local_site/validations"):
+        kept = {p.name for p in (root / folder / "silver_dim" / "__none__").iterdir()}
+        assert kept == {"20261203T010000.000000Z", "20261204T010000.000000Z"}, folder
+        assert [p.name for p in (root / folder / "gold_kpi" / "__none__").iterdir()] == [times[0]]
+    assert (root / "validations" / ".ge_store_backend_id").exists()
+    assert prune_validation_results(settings, keep=2) == 0
