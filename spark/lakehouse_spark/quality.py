@@ -169,6 +169,7 @@ def run_suites(
     from great_expectations.core.validation_definition import ValidationDefinition
 
     layers = list(layers)
+    keep_runs = settings.get_count("DATA_DOCS_KEEP_RUNS", at_least=1)  # a bad value is said before any suite runs
     specs = [spec for spec in load_suite_specs(settings) if spec.layer in layers]
     context = _gx_context(settings)
     source = context.data_sources.add_or_update_spark("lakehouse")
@@ -227,7 +228,7 @@ def run_suites(
         spark.catalog.clearCache()
         if branch:
             spark.conf.unset("spark.wap.branch")
-    prune_validation_results(settings, settings.get_count("DATA_DOCS_KEEP_RUNS", at_least=1))
+    prune_validation_results(settings, keep_runs)
     with quiet_third_parties():
         context.build_data_docs()
     for left in localize_site(settings, data_docs_index(settings).parent):  # readable offline

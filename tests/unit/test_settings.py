@@ -124,3 +124,10 @@ def test_emptied_credentials_are_filled_again(tmp_path):
     settings = load_settings(environ={}, env_file=path)
     assert settings.thrift_port == 10100
     assert settings.s3_access_key and settings.s3_secret_key
+
+
+@pytest.mark.parametrize(("value", "why"), [("0", "au moins 1"), ("trente", "doit être un entier")])
+def test_a_count_below_its_minimum_or_not_a_number_is_refused_with_the_setting_name(tmp_path, value, why):
+    settings = load_settings(environ={"LAKEHOUSE_DATA_DOCS_KEEP_RUNS": value}, env_file=tmp_path / "absent.env")
+    with pytest.raises(SettingsError, match=f"LAKEHOUSE_DATA_DOCS_KEEP_RUNS.*{why}"):
+        settings.get_count("DATA_DOCS_KEEP_RUNS", at_least=1)
