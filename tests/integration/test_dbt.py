@@ -12,6 +12,7 @@ is still accepted as FROM. (One lake for both: each build costs about a minute o
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -86,6 +87,7 @@ class Expected:
 def built(running_stack, spark, tmp_path_factory):
     """Indicators ingested (vintage 1) by the real connector, registered in bronze, then `dbt build`."""
     settings = private_lake(running_stack, spark, "dbt")
+    log_dir = tmp_path_factory.mktemp("dbt-logs")
     state = ApiState(api_key=settings.get("BCEAO_API_KEY"), vintage=1, users=50, events=300)
     with start_api_server(state) as api:
 
@@ -96,8 +98,10 @@ def built(running_stack, spark, tmp_path_factory):
             register(spark, settings, out=lambda _: None)
             select = ["--select", *(f"source:bceao.{source}+" for source in sources)] if sources else []
             # silver and gold are shared by the test modules: the first build starts the incremental
-            # models afresh, whatever an earlier module left in them
-            select += ["--full-refresh"] if full_refresh else []
+            # models afresh, whatever an earlier module left in them; its debug log is kept apart
+            select += (
+                ["--full-refresh", "--log-path", str(log_dir), "--log-level-file", "debug"] if full_refresh else []
+            )
             result = run_cli(
                 "dbt",
                 "build",
@@ -115,7 +119,14 @@ def built(running_stack, spark, tmp_path_factory):
         spark.sql(f"DROP TABLE IF EXISTS lakehouse.{HISTORY}")
         first = load_and_build(full_refresh=True)
         snapshots = {table: _current(spark, table) for table in (DIM, USERS)}
-        yield {"settings": settings, "api": api, "rebuild": load_and_build, "first": first, "snapshots": snapshots}
+        yield {
+            "settings": settings,
+            "api": api,
+            "rebuild": load_and_build,
+            "first": first,
+            "first_log": log_dir / "dbt.log",
+            "snapshots": snapshots,
+        }
 
 
 def _current(spark, table: str) -> int:
@@ -163,6 +174,17 @@ def test_dbt_build_passes_and_silver_has_one_row_per_quarter(built, running_stac
     assert hive_query(running_stack, "SELECT count(*) FROM lakehouse.silver.rejets_uemoa_indicators") == [(0,)]
     types = {row[0]: row[1] for row in hive_query(running_stack, "DESCRIBE lakehouse.silver.dim_uemoa_indicators")}
     assert types["pib_nominal"] == "decimal(18,2)" and types["date_trimestre"] == "date"
+
+
+def test_each_dbt_thread_keeps_one_thrift_session_for_the_whole_build(built):
+    """`lakehouse.core.dbt_sessions`: dbt opened a Thrift session for each node; now one per thread."""
+    log = built["first_log"].read_text(encoding="utf-8")
+    nodes = log.count("Began running node")
+    opened = log.count("Opening a new connection")
+    threads = int(re.search(r"Concurrency: (\d+) threads", log).group(1))
+    assert nodes >= 60, nodes
+    # the main thread, and each thread that listed the schemas or ran nodes
+    assert 1 <= opened <= 2 * threads + 1, (opened, nodes)
 
 
 @pytest.mark.parametrize("key", [("CIV", 2023, 2), ("SEN", 2024, 4), ("GNB", 2011, 1), ("BEN", 2010, 3)])
