@@ -1,8 +1,10 @@
 """dbt's own adapter tests (the `dbt-tests-adapter` base classes dbt-spark runs on itself) against the test
 stack: the Thrift server, the REST catalog, Iceberg tables. Each class gets a fresh schema (namespace) and a
 throwaway dbt project holding the class's models and seeds, with `file_format: iceberg` and the project's
-Iceberg macros (`dbt/macros/iceberg_adapter.sql`); dbt runs in this process, with PyHive reading the
-Thrift server's empty replies as the project's dbt does (`lakehouse.core.thrift_replies`).
+Iceberg macros (`dbt/macros/iceberg_adapter.sql`); dbt runs in this process as the project's dbt does:
+PyHive reads the Thrift server's empty replies (`lakehouse.core.thrift_replies`) and each dbt thread keeps
+its Thrift session from one node to the next (`lakehouse.core.dbt_sessions`), so that dbt's own tests
+(`insert_overwrite`, which sets a Spark setting in its session, among them) check that too.
 
 A class that cannot pass here would be skipped with the catalog limit it hits, named; none is today.
 """
@@ -46,6 +48,7 @@ from dbt.tests.util import check_relations_equal, run_dbt
 from dbt_common.events import logger as dbt_event_logger
 from dbt_common.events.event_manager_client import get_event_manager
 
+from lakehouse.core.dbt_sessions import keep_sessions_open
 from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse.core.thrift_replies import read_empty_replies
 
@@ -61,6 +64,7 @@ ICEBERG = {"+file_format": "iceberg"}
 LAKEHOUSE_MACROS = "lakehouse_macros"
 
 read_empty_replies()
+keep_sessions_open()
 
 
 def _close_replaced_handlers(self, handler):

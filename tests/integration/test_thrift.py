@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from lakehouse.core.clients import hive_connection, hive_query
+from lakehouse.core.dbt_sessions import keep_sessions_open
 from lakehouse.core.java import jdk_tool
 from lakehouse.services import service_named
 from tests.cli_runner import run_cli
@@ -116,3 +117,25 @@ def test_ddl_replies_read_as_no_rows(running_stack):
     finally:
         cursor.execute("DROP TABLE IF EXISTS silver.rt_ddl")
         connection.close()
+
+
+def test_dbt_closes_each_statement_of_its_kept_session_when_the_next_starts(running_stack):
+    """`lakehouse.core.dbt_sessions`: a session kept for a whole build must not keep every statement it ran
+    (the server holds an open statement's plan and broadcasts until it is closed)."""
+    from dbt.adapters.spark.connections import PyhiveConnectionWrapper
+    from TCLIService import ttypes
+
+    keep_sessions_open()
+    connection = hive_connection(running_stack)
+    session = PyhiveConnectionWrapper(connection, poll_interval=1)
+    try:
+        session.cursor().execute("SELECT 1")
+        first = session._cursor._operationHandle
+        assert session.fetchall() == [(1,)]
+        session.cursor().execute("SELECT 2")
+        assert session.fetchall() == [(2,)]
+        status = connection.client.GetOperationStatus(ttypes.TGetOperationStatusReq(operationHandle=first)).status
+        assert status.statusCode == ttypes.TStatusCode.ERROR_STATUS, status
+        assert "Invalid OperationHandle" in status.errorMessage, status
+    finally:
+        session.close()
