@@ -18,6 +18,9 @@ PIP_FLAGS := --disable-pip-version-check --progress-bar off
 # timed with `time make setup` (not a bench): .venv 3 min 52 s with pip, 2 min 09 s with uv; .venv-airbyte
 # 1 min 06 s against 34 s (uv while other tests ran). pip stays the fallback (uv absent or failed).
 UV := $(VENV)/bin/uv
+# make test: processes running the test modules side by side (pytest-xdist; 1 = one process, 3 at most; each
+# with its own stacks). On 2 cores, two processes took about 30 % less time than one (README, « Tests et benchmarks »).
+TEST_PROCESSES ?= 2
 # $(call pip_progress,<journal>) : pip's output goes to the log; the terminal gets a line every 25 packages,
 # then one before installing (a first install is otherwise minutes of silence), and pip's errors.
 define pip_progress
@@ -200,8 +203,8 @@ ask: $(VENV_STAMP) ## Question en français : Q="Le Niger a-t-il respecté le cr
 
 ##@ Qualité : tests, style, mesures
 
-test: setup test-tools lint ## Tous les tests : style (make lint), unitaires, intégration sur une pile privée démarrée puis arrêtée
-	@$(PY) -m pytest $(PYTEST_ARGS)
+test: setup test-tools lint ## Tous les tests : style, unitaires, intégration sur des piles privées ; TEST_PROCESSES=2 processus en parallèle
+	@$(PY) -m pytest $(if $(filter-out 1,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadgroup --no-loadscope-reorder) $(PYTEST_ARGS)
 
 test-unit: setup ## Seulement les tests sans service
 	@$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)

@@ -18,30 +18,62 @@ from lakehouse.core.settings import load_settings
 from lakehouse_dev.sandbox import write_sandbox_env
 from tests.stacks import TEST_STACK_SETTINGS
 
-STACK_PORT_BASE = 21000  # test stack ports 21001-21007 (+10000 for gRPC)
+STACK_PORT_BASE = 21000  # test stack ports 21001-21022 (+10000 for gRPC), shifted per process: lakehouse_dev.sandbox
 # The fault suite's stack and the lake it builds through crashes (also the cluster test's reference);
 # dbt's adapter test kit (its `project` fixture: a throwaway dbt project and schema per test class);
 # the sample lake built once for the modules that read a lake built as a user's would be.
 pytest_plugins = ["tests.faults.fixtures", "dbt.tests.fixtures.project", "tests.sample_lake"]
-# Modules run right after another, whose lake they take as it was left (`tests/sample_lake.py`).
-RUN_RIGHT_AFTER = {"test_usage.py": "test_rag.py", "test_orchestrator.py": "test_usage.py"}
+# `make test` runs the modules in parallel processes (pytest-xdist, `--dist loadgroup`): a module runs whole in
+# one process. The modules of a group below run in one process, one after the other in this order, before
+# the other modules: each takes the lake built once per process (a session fixture) as the one before it
+# left it: the fault suite's `recovered_lake`, then the `sample_lake`. The other modules follow, alphabetical.
+SHARED_GROUPS = {
+    "recovered-lake": ["test_crash_recovery.py", "test_cluster.py", "test_pipeline.py", "test_readme.py"],
+    "sample-lake": ["test_rag.py", "test_usage.py", "test_orchestrator.py", "test_whole_file_io.py"],
+}
 
 
 def pytest_collection_modifyitems(items):
-    """Each module of RUN_RIGHT_AFTER moved just after the module it follows (otherwise alphabetical)."""
-    for follower, leader in RUN_RIGHT_AFTER.items():
-        moved = [item for item in items if item.path.name == follower]
-        rest = [item for item in items if item.path.name != follower]
-        led = [index for index, item in enumerate(rest) if item.path.name == leader]
-        if moved and led:
-            items[:] = rest[: led[-1] + 1] + moved + rest[led[-1] + 1 :]
+    """The modules of SHARED_GROUPS first, in their order, then the others."""
+    order = [module for modules in SHARED_GROUPS.values() for module in modules]
+    grouped = sorted((item for item in items if item.path.name in order), key=lambda i: order.index(i.path.name))
+    items[:] = grouped + [item for item in items if item.path.name not in order]
+
+
+def _work_unit(nodeid: str) -> str:
+    """A module's path, or the name of its group in SHARED_GROUPS."""
+    module = nodeid.split("::", 1)[0]
+    name = module.rsplit("/", 1)[-1]
+    return next((group for group, modules in SHARED_GROUPS.items() if name in modules), module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` (`make test`): each process takes whole units of work, a module or a group of
+    SHARED_GROUPS, in collection order (with `--no-loadscope-reorder`). pytest-xdist 3.8's own groups
+    (`xdist_group` marks) do nothing under pytest 9: they rename `Item._nodeid`, which pytest 9 no longer reads."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_environment():
-    """Drop the developer's LAKEHOUSE_* variables so tests see only their own settings."""
-    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("LAKEHOUSE_")}
+def _isolated_environment(tmp_path_factory):
+    """Drop the developer's LAKEHOUSE_* and DBT_* variables so tests see only their own settings; dbt's
+    artifacts (manifest, catalog, run results) and logs in folders of this pytest process, not in dbt/target/
+    and dbt/logs/, where another pytest process (or the developer) writes its own."""
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith(("LAKEHOUSE_", "DBT_"))}
+    os.environ["DBT_TARGET_PATH"] = str(tmp_path_factory.mktemp("dbt-target"))
+    os.environ["DBT_LOG_PATH"] = str(tmp_path_factory.mktemp("dbt-logs"))
     yield
+    for key in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        os.environ.pop(key, None)
     os.environ.update(saved)
 
 

@@ -4,8 +4,9 @@ audited dbt build of `make run`), in a landing bucket and a bronze namespace of 
 Building it costs a whole dbt build, so the modules that read a lake built as a user's would be share it:
 the semantic search (`test_rag`) indexes it, then publishes the revised vintage through it; the usage tests
 (`test_usage`), run right after (`tests/conftest.py` orders them), take that lake and bring it to the revised
-vintage themselves, which is then nothing left to do; the orchestrator's tests (`test_orchestrator`), run last,
-give it a new day of events and a failed check. Registered as a plugin by `tests/conftest.py`.
+vintage themselves, which is then nothing left to do; the orchestrator's tests (`test_orchestrator`) give it a
+new day of events and a failed check; the whole-file read path (`test_whole_file_io`) reads its silver and gold.
+`tests/conftest.py` runs these modules in this order, in one process. Registered as a plugin by `tests/conftest.py`.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lakehouse.core.settings import PROJECT_ROOT
@@ -25,3 +26,9 @@ def eager_maintenance_policy(folder: Path) -> Path:
     path = folder / "maintenance-eager.toml"
     path.write_text(eager, encoding="utf-8")
     return path
+
+
+def dbt_target_dir() -> Path:
+    """Where the tests' dbt commands write their artifacts: a folder of this pytest process (set by
+    `tests/conftest.py`), not dbt/target/, where another pytest process or the developer writes its own."""
+    return Path(os.environ["DBT_TARGET_PATH"])

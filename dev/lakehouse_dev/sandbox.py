@@ -9,10 +9,17 @@ default): a port in that range can be taken at any moment by an outgoing connect
 another process, and the stack would then fail to start at random. The bases in use: tests 21000
 (session stack), 21500 (fault suite), 21600 (`test_catalog_token`) and 22000-22300 (`test_stack`),
 benchmarks 22350 and 22400-22750.
+
+`make test` runs the tests in parallel processes (pytest-xdist workers `gw0`, `gw1`, ...): each worker's
+stacks are shifted `WORKER_PORT_SHIFT` ports down per worker number, so that two workers never share a
+port. Worker 0 uses 20001-22772 (gRPC 30001-32756), worker 1 17001-19772 (gRPC 27001-29756), worker 2
+14001-16772 (gRPC 24001-26756); a fourth would reach worker 0's ports and is refused.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 from pathlib import Path
 
@@ -22,6 +29,22 @@ from lakehouse.core.settings import SEAWEEDFS_GRPC_OFFSET, Settings, load_settin
 PORTS_PER_STACK = 22
 SEAWEEDFS_PORTS = 6  # `port_base + 1` ... `+ 6`, each with a gRPC port 10000 above
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+WORKER_PORT_SHIFT = 3000  # per pytest-xdist worker; 3 workers at most keep every range apart
+MAX_WORKERS = 3
+
+
+def worker_number() -> int:
+    """The pytest-xdist worker running this process (`PYTEST_XDIST_WORKER=gw1` → 1), 0 outside xdist."""
+    match = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
+    number = int(match.group(1)) if match else 0
+    if number >= MAX_WORKERS:
+        raise ValueError(f"{number + 1} processus de tests : au plus {MAX_WORKERS} (pytest -n {MAX_WORKERS})")
+    return number
+
+
+def worker_port_base(port_base: int) -> int:
+    """`port_base` shifted for this pytest-xdist worker (unchanged outside xdist and on worker 0)."""
+    return port_base - WORKER_PORT_SHIFT * worker_number()
 
 
 def ephemeral_range_start() -> int:
@@ -44,7 +67,10 @@ def check_port_base(port_base: int) -> None:
 
 
 def write_sandbox_env(folder: Path, port_base: int, **extra: str) -> Path:
-    """Write a settings file for a stack whose ports start at `port_base` (gRPC ports = +10000)."""
+    """Write a settings file for a stack whose ports start at `port_base` (gRPC ports = +10000), shifted for
+    the pytest-xdist worker that runs it."""
+    check_port_base(port_base)
+    port_base = worker_port_base(port_base)
     check_port_base(port_base)
     folder.mkdir(parents=True, exist_ok=True)
     values = {

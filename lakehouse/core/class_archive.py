@@ -15,6 +15,7 @@ turns the whole mechanism off.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -68,17 +69,31 @@ def java_options(settings: Settings, jars: list[Path]) -> str:
 
 def ensure_archive(settings: Settings, jars: list[Path], progress: Reporter = print) -> str:
     """Build the archive when this classpath has none (one short Spark job, about 30 s); one line."""
-    from lakehouse.core.spark_conf import spark_environment, spark_properties, spark_submit_command, write_rendered
-
     if not enabled(settings):
         return "archive de classes de la JVM désactivée (LAKEHOUSE_CLASS_ARCHIVE=false)"
     archive = archive_path(settings, jars)
     failed = archive.with_suffix(".failed")
+    if found := _built_or_failed(archive, failed):
+        return found
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    # One build at a time per folder (two test processes, or a setup beside a test run, share one):
+    # the others wait for it, then take its archive (or its failure).
+    with (archive.parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _built_or_failed(archive, failed) or _build(settings, jars, archive, failed, progress)
+
+
+def _built_or_failed(archive: Path, failed: Path) -> str | None:
     if archive.is_file():
         return f"archive de classes de la JVM : {archive}"
     if failed.is_file():
         return f"archive de classes de la JVM non construite (échec précédent : {failed}, supprimez-le pour réessayer)"
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def _build(settings: Settings, jars: list[Path], archive: Path, failed: Path, progress: Reporter) -> str:
+    from lakehouse.core.spark_conf import spark_environment, spark_properties, spark_submit_command, write_rendered
+
     for old in archive.parent.glob("spark-*.jsa"):  # built for other jars or another JDK
         old.unlink()
     progress("archive de classes de la JVM : construction (une fois, environ 45 s) ...")

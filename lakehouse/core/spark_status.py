@@ -16,7 +16,9 @@ import urllib.request
 
 from lakehouse.core.settings import Settings
 
-TIMEOUT_SECONDS = 3.0
+# A driver busy with a step (or a loaded machine: a test suite in two processes) can take seconds to answer;
+# a UI that is not there refuses at once. 3 s was seen too short: a step's tasks then went unrecorded.
+TIMEOUT_SECONDS = 10.0
 
 # {"<application name> <application id>": {"<executor id>@<host:port>": tasks run}}
 ExecutorTasks = dict[str, dict[str, int]]

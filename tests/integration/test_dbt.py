@@ -22,7 +22,6 @@ import pytest
 import requests
 
 from lakehouse.core.clients import hive_query, iceberg_catalog
-from lakehouse.core.settings import PROJECT_ROOT
 from lakehouse_dev import dataset
 from lakehouse_dev.api_server import ApiState, parse_time, start_api_server
 from lakehouse_ingestion.ingest import run_ingest
@@ -32,6 +31,7 @@ from lakehouse_spark.register import register
 from tests.cli_runner import run_cli
 from tests.french import assert_french_numbers
 from tests.private_lake import private_lake
+from tests.stacks import dbt_target_dir
 
 pytestmark = pytest.mark.integration
 STREAM = "indicateurs_economiques_uemoa"
@@ -376,7 +376,7 @@ def test_source_freshness_warns_and_errors_past_the_thresholds(running_stack, sp
     assert result.returncode != 0, result.stdout[-3000:]
     statuses = {
         r["unique_id"].rsplit(".", 1)[1]: r["status"]
-        for r in json.loads((PROJECT_ROOT / "dbt" / "target" / "sources.json").read_text())["results"]
+        for r in json.loads((dbt_target_dir() / "sources.json").read_text())["results"]
     }
     assert statuses == {"indicateurs_economiques_uemoa": "warn", "raw_users": "error", "raw_events": "pass"}
 
@@ -393,8 +393,8 @@ def test_docs_catalog_describes_every_iceberg_table(built):
         LAKEHOUSE_BRONZE_NAMESPACE=built["settings"].get("BRONZE_NAMESPACE"),
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    catalog = json.loads((PROJECT_ROOT / "dbt" / "target" / "catalog.json").read_text())
-    manifest = json.loads((PROJECT_ROOT / "dbt" / "target" / "manifest.json").read_text())
+    catalog = json.loads((dbt_target_dir() / "catalog.json").read_text())
+    manifest = json.loads((dbt_target_dir() / "manifest.json").read_text())
     built_nodes = {
         uid
         for uid, node in manifest["nodes"].items()
@@ -404,13 +404,13 @@ def test_docs_catalog_describes_every_iceberg_table(built):
     assert set(catalog["sources"]) == set(manifest["sources"])
     documented = manifest["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]
     assert set(catalog["nodes"]["model.uemoa_lakehouse.fct_events_enriched"]["columns"]) == set(documented)
-    assert (PROJECT_ROOT / "dbt" / "target" / "static_index.html").stat().st_size > 100_000
+    assert (dbt_target_dir() / "static_index.html").stat().st_size > 100_000
 
 
 def test_model_and_column_descriptions_are_iceberg_comments(built, running_stack):
     """persist_docs (marts): the dbt descriptions are the tables' and columns' Iceberg comments, as pyiceberg,
     DuckDB and notebooks read them; the staging model is an Iceberg view over bronze."""
-    manifest = json.loads((PROJECT_ROOT / "dbt" / "target" / "manifest.json").read_text())
+    manifest = json.loads((dbt_target_dir() / "manifest.json").read_text())
     node = manifest["nodes"]["model.uemoa_lakehouse.dim_uemoa_indicators"]
     table = iceberg_catalog(built["settings"]).load_table("silver.dim_uemoa_indicators")
     assert table.properties.get("comment", "").strip() == node["description"].strip()

@@ -94,11 +94,14 @@ dbt_project_fixtures.cleanup_event_logger = _close_log_files_then_clean_up
 
 @pytest.fixture(scope="class")
 def logs_dir(tmp_path_factory, prefix):
-    """dbt's logs of the class in a temporary folder (the kit's default is logs/ in the checkout)."""
+    """dbt's logs of the class in a temporary folder (the kit's default is logs/ in the checkout); its artifacts
+    in its project's target/, where the kit reads them (not in the session's DBT_TARGET_PATH)."""
     folder = tmp_path_factory.mktemp(f"dbt-logs-{prefix}")
+    saved = {key: os.environ.pop(key, None) for key in ("DBT_LOG_PATH", "DBT_TARGET_PATH")}
     os.environ["DBT_LOG_PATH"] = str(folder)
     yield str(folder)
     os.environ.pop("DBT_LOG_PATH", None)
+    os.environ.update({key: value for key, value in saved.items() if value is not None})
 
 
 @pytest.fixture(scope="class")

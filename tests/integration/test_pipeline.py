@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 
 import pytest
 
-from lakehouse import pipeline, run_report
+from lakehouse import build_state, pipeline, run_report
 from lakehouse.build_state import (
     CODE_CHANGED,
     build_inputs,
@@ -42,7 +43,7 @@ def _column(settings, identifier: str, column: str) -> list:
     return table.scan(selected_fields=(column,)).to_arrow()[column].to_pylist()
 
 
-def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recovered_lake):
+def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recovered_lake, tmp_path, monkeypatch):
     settings, env_file = recovered_lake.settings, recovered_lake.env_file
     final = recovered_lake.runs["final"]
     lines = final.output().splitlines()
@@ -87,10 +88,14 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
     assert plan_build(settings).nothing
     hive_query(settings, "INSERT INTO lakehouse.bronze.rt_summary VALUES (-1)")  # a bronze table no model reads
     assert plan_build(settings).nothing
-    model = DBT_DIR / "models" / "marts" / "gold" / "fct_events_enriched.sql"
-    original = model.read_text()
-    inputs = build_inputs(settings)
-    try:
+    # A model edited: in a copy of the project (another pytest process builds from dbt/ meanwhile).
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    with monkeypatch.context() as patch:
+        patch.setattr(build_state, "DBT_DIR", project)
+        inputs = build_inputs(settings)
+        model = project / "models" / "marts" / "gold" / "fct_events_enriched.sql"
+        original = model.read_text()
         model.write_text(original + "\n-- commentaire\n")
         plan = plan_build(settings)
         assert (plan.whole, plan.select) == (False, (CODE_CHANGED,)) and plan.state_dir is not None
@@ -98,9 +103,8 @@ def test_run_prints_each_step_and_a_summary_then_a_second_run_does_nothing(recov
         # A build that started before the edit and ended after it did not build the edit.
         save_build_state(settings, inputs)
         assert plan_build(settings).select == (CODE_CHANGED,)
-    finally:
         model.write_text(original)
-    assert plan_build(settings).nothing
+        assert plan_build(settings).nothing
 
     # The manifest kept is the lake's own build's (other lakes of this checkout build with dbt meanwhile).
     assert "bronze.raw_events" in source_selectors(manifest_dir(settings) / "manifest.json")

@@ -3,9 +3,10 @@
 The session's catalog reads through it (the default). Beside it, in the same Spark session, the same REST
 catalog under other names: `plain` reads through Iceberg's HadoopFileIO alone, `tiny` reads whole only
 files up to 2,000 bytes and fetches ahead within 20,000 bytes. Every read must give the same rows through
-all three: silver and gold as the suite left them, and a table built to be hard (partitioned, small files,
-merge-on-read delete files, a renamed column and a widened one). A file whose manifest length is wrong
-fails loudly, naming the file. The bound of the fetch ahead holds, and is given back when tasks end.
+all three: silver and gold of the sample lake (`tests/sample_lake.py`), and a table built to be hard
+(partitioned, small files, merge-on-read delete files, a renamed column and a widened one). A file whose
+manifest length is wrong fails loudly, naming the file. The bound of the fetch ahead holds, and is given
+back when tasks end.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def test_the_hard_table_reads_the_same_through_every_file_io(spark, catalogs, ha
     assert len({tuple(spark.sql(query.format(c)).collect()[0]) for c in catalogs}) == 1
 
 
-def test_silver_and_gold_read_the_same_with_the_feature_on_and_off(spark, catalogs):
+def test_silver_and_gold_read_the_same_with_the_feature_on_and_off(spark, catalogs, sample_lake):
     tables = [
         f"{namespace}.{name}"
         for namespace in ("silver", "gold")
