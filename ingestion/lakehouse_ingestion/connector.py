@@ -1,8 +1,9 @@
 """Run the Airbyte declarative connector (`source-declarative-manifest`) as Airbyte would.
 
-The connector runs in its own virtualenv (`LAKEHOUSE_AIRBYTE_VENV`) as a separate process;
-its standard output is the Airbyte protocol (one JSON message per line: RECORD, STATE,
-LOG, TRACE), read here as a stream so that millions of records never sit in memory.
+The connector runs in its own virtualenv (`LAKEHOUSE_AIRBYTE_VENV`) as a separate process (during an
+ingestion, forked from one that has imported the CDK once: `connector_forks.py`); its standard output
+is the Airbyte protocol (one JSON message per line: RECORD, STATE, LOG, TRACE), read here as a stream
+so that millions of records never sit in memory.
 """
 
 from __future__ import annotations
@@ -11,17 +12,16 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from lakehouse.core.children import die_with_parent
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.files import write_private
 from lakehouse.core.settings import PROJECT_ROOT, Settings
+from lakehouse_ingestion.connector_forks import start_connector
 
 MANIFEST = PROJECT_ROOT / "ingestion" / "manifest.yaml"
 
@@ -105,17 +105,7 @@ def run_connector(
             command += ["--state", str(write_private(folder / "state.json", json.dumps(state)))]
         errors: list[str] = []
         stderr_path = folder / "stderr.log"
-        with (
-            stderr_path.open("wb") as stderr,
-            subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "DO_NOT_TRACK": "1", "AIRBYTE_OFFLINE_MODE": "1"},
-                preexec_fn=die_with_parent,  # a killed ingestion leaves no connector behind
-            ) as process,
-        ):
+        with stderr_path.open("wb") as stderr, start_connector(command, stderr) as process:
             tally = RecordTally()
             try:
                 assert process.stdout is not None

@@ -36,9 +36,11 @@ from lakehouse_ingestion.connector import (
     check_connection,
     configured_catalog,
     connector_config,
+    connector_executable,
     declared_streams,
     run_connector,
 )
+from lakehouse_ingestion.connector_forks import forking_connectors
 from lakehouse_ingestion.lake_store import LakeStore
 from lakehouse_ingestion.parquet_parts import PartWriter
 
@@ -192,9 +194,10 @@ def run_ingest(
     wanted = selected_streams(streams)
     store = LakeStore(settings)
     config = connector_config(settings, url)
-    # Each connector command is a process that spends about 2 s importing the CDK. `check` runs beside the
-    # reads, and no stream is published before it has passed; `discover` is reused from the state folder.
-    with ThreadPoolExecutor(max_workers=1) as checker:
+    # Each connector command is a process that spends about 3 s of CPU importing the CDK: here they are forked
+    # from one that imported it once (`connector_forks`). `check` runs beside the reads, and no stream is
+    # published before it has passed; `discover` is reused from the state folder.
+    with forking_connectors(connector_executable(settings)), ThreadPoolExecutor(max_workers=1) as checker:
         checked = checker.submit(check_connection, settings, config)
 
         def connection_checked() -> None:
