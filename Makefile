@@ -19,7 +19,7 @@ PIP_FLAGS := --disable-pip-version-check --progress-bar off
 # 1 min 06 s against 34 s (uv while other tests ran). pip stays the fallback (uv absent or failed).
 UV := $(VENV)/bin/uv
 # make test: processes running the test modules side by side (pytest-xdist; 1 = one process, 3 at most; each
-# with its own stacks). On 2 cores, two processes took about 30 % less time than one (README, « Tests et benchmarks »).
+# with its own stacks). On 2 cores, two processes took about 25 % less time than one (README, « Tests et benchmarks »).
 TEST_PROCESSES ?= 2
 # $(call pip_progress,<journal>) : pip's output goes to the log; the terminal gets a line every 25 packages,
 # then one before installing (a first install is otherwise minutes of silence), and pip's errors.
