@@ -7,7 +7,7 @@ reads anything, and an ingestion runs four (check beside one read per stream). E
 process started for it, so its output is the connector's, unchanged.
 
 Standard library only (it must not import the lakehouse's packages: they live in the other virtualenv).
-Protocol, on the Unix socket named on the command line (SOCK_SEQPACKET: one message per send), one
+Protocol, on the abstract Unix socket named on the command line (SOCK_SEQPACKET: one message per send), one
 connection per command: the client sends `{"args": [...]}` with three file descriptors (the child's
 stdin, stdout and stderr); the server answers `{"pid": N}` once the child is forked, then `{"exit": code}`
 when it ends (negative: killed by that signal). The server prints `ready` on its stdout once it listens. It
@@ -69,12 +69,12 @@ def _child(server: int, args: list[str], fds: list[int], run) -> None:
     os._exit(code)
 
 
-def serve(socket_path: str) -> None:
+def serve(socket_name: str) -> None:
     _die_with(os.getppid())
     from airbyte_cdk.cli.source_declarative_manifest import run  # the import this server pays once
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(socket_path)
+    listener.bind("\0" + socket_name)  # abstract: no file to remove, even after a kill
     listener.listen(16)
     print("ready", flush=True)
     children: dict[int, socket.socket] = {}

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,11 +74,13 @@ class ForkedConnector:
 
 
 class ForkServer:
-    def __init__(self, python: Path, folder: Path):
-        self.path = str(folder / "forks.sock")
-        self.log = (folder / "server.log").open("wb")
+    def __init__(self, python: Path):
+        # An abstract Unix socket and an unnamed log file: a killed ingestion leaves no file behind.
+        name = f"lakehouse-airbyte-forks-{os.getpid()}-{uuid.uuid4().hex}"
+        self.path = "\0" + name
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [str(python), str(SERVER_SCRIPT), self.path],
+            [str(python), str(SERVER_SCRIPT), name],
             stdout=subprocess.PIPE,
             stderr=self.log,
             stdin=subprocess.DEVNULL,
@@ -145,8 +148,7 @@ def forking_connectors(executable: Path) -> Iterator[None]:
             outer = True
         else:
             outer = False
-            folder = Path(tempfile.mkdtemp(prefix="airbyte-forks-"))
-            _server = ForkServer(python, folder)
+            _server = ForkServer(python)
     try:
         yield
     finally:
@@ -155,9 +157,6 @@ def forking_connectors(executable: Path) -> Iterator[None]:
                 server, _server = _server, None
             assert server is not None
             server.stop()
-            for leftover in folder.iterdir():
-                leftover.unlink()
-            folder.rmdir()
 
 
 def start_connector(command: list[str], stderr: IO[bytes]) -> Any:
