@@ -3,6 +3,10 @@
 A benchmark is a function returning `{measure: [seconds, ...]}` (several timed runs of a
 whole stage); the runner reports median, min and max of each measure. Machines are noisy:
 read medians and ratios, never a single run.
+
+Machines also change speed from one day to the next: each result records the machine's reference
+(`lakehouse_dev.machine`), taken before and after the benchmark. Compare two passes only when their
+references are close.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
+from lakehouse_dev.machine import machine_reference
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -42,7 +48,9 @@ def summarize(samples: Samples, items: int = 0) -> dict[str, dict[str, float | i
     return summary
 
 
-def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path:
+def write_result(
+    benchmark: Benchmark, samples: Samples, elapsed: float, reference: tuple[float, float] | None = None
+) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{benchmark.name}.json"
     payload = {
@@ -50,7 +58,12 @@ def write_result(benchmark: Benchmark, samples: Samples, elapsed: float) -> Path
         "description": benchmark.description,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "elapsed_s": round(elapsed, 3),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "reference_s": {"before": reference[0], "after": reference[1]} if reference else None,
+        },
         "items_per_run": benchmark.items or None,
         "measures": summarize(samples, benchmark.items),
         "derived": benchmark.derive(samples) if benchmark.derive else {},
@@ -64,9 +77,16 @@ def run_benchmarks(benchmarks: list[Benchmark], out: Reporter = print) -> int:
     rows = []
     for benchmark in benchmarks:
         out(f"== {benchmark.name}: {benchmark.description}")
+        before = machine_reference()
         started = time.monotonic()
         samples = benchmark.run()
-        path = write_result(benchmark, samples, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        reference = (before, machine_reference())
+        path = write_result(benchmark, samples, elapsed, reference)
+        out(
+            f"   référence de la machine : {number(reference[0], 2)} s avant, {number(reference[1], 2)} s après "
+            "(CPU d'une boucle Python fixe ; plus haut = machine plus lente ce jour-là)"
+        )
         for measure, stats in summarize(samples, benchmark.items).items():
             rows.append((benchmark.name, measure, stats))
         for name, value in (benchmark.derive(samples) if benchmark.derive else {}).items():

@@ -15,6 +15,7 @@ import pytest
 from lakehouse import stack
 from lakehouse.core import class_archive, jars, spark_conf
 from lakehouse.core.settings import load_settings
+from lakehouse_dev.machine import machine_reference, reference_line
 from lakehouse_dev.sandbox import write_sandbox_env
 from tests.stacks import TEST_STACK_SETTINGS
 
@@ -31,6 +32,18 @@ SHARED_GROUPS = {
     "recovered-lake": ["test_crash_recovery.py", "test_cluster.py", "test_pipeline.py", "test_readme.py"],
     "sample-lake": ["test_rag.py", "test_usage.py", "test_orchestrator.py", "test_whole_file_io.py"],
 }
+
+
+def pytest_report_header(config):
+    """The machine's speed when the run starts (`lakehouse_dev.machine`): compare the durations of two runs
+    only when their references are close."""
+    return reference_line(machine_reference())
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The machine's speed again when the run ends (it can change during a run)."""
+    if not hasattr(config, "workerinput"):
+        terminalreporter.write_line(f"fin de la suite, {reference_line(machine_reference())}")
 
 
 def pytest_collection_modifyitems(items):
