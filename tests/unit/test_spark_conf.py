@@ -73,6 +73,14 @@ def test_job_jvms_compile_with_c1_only_and_the_thrift_server_keeps_c2(tmp_path):
     assert full["spark.driver.extraJavaOptions"] == f"{thrift} {quiet}" and spark_conf.JOB_LOG4J.is_file()
 
 
+def test_the_heap_is_kept_lean_unless_turned_off_for_drivers_and_executors(tmp_path):
+    lean = spark_conf.spark_properties(_settings(tmp_path), JARS)
+    assert all(spark_conf.LEAN_HEAP in lean[f"spark.{jvm}.extraJavaOptions"] for jvm in ("driver", "executor"))
+    roomy = spark_conf.spark_properties(_settings(tmp_path, LAKEHOUSE_JVM_LEAN_HEAP="false"), JARS)
+    assert not any("HeapFreeRatio" in roomy[f"spark.{jvm}.extraJavaOptions"] for jvm in ("driver", "executor"))
+    assert "-XX:G1PeriodicGCInterval=5000" in roomy["spark.driver.extraJavaOptions"]  # idle JVMs still give back
+
+
 def test_on_a_cluster_each_application_takes_a_share_of_the_workers_and_ships_its_jars(tmp_path):
     props = spark_conf.spark_properties(
         _settings(tmp_path, LAKEHOUSE_SPARK_MASTER="spark://127.0.0.1:7077", LAKEHOUSE_SPARK_CORES_MAX="3"), JARS
