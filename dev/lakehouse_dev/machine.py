@@ -2,8 +2,9 @@
 
 Machines change speed from one moment to the next: on the development machine, on 6 December, a no-op
 `make run` took 12.7 s in the morning and 6.1 s in the afternoon, and the test suite on a fresh clone 35 min
-37 s in the morning and 21 min 39 s in the afternoon, for nearly the same code. Benchmarks record this reference with their medians (`bench/runner.py`) and `make test` prints it at
-its start and end (`tests/conftest.py`): compare two measures only when their references are close.
+37 s in the morning and 21 min 39 s in the afternoon, for nearly the same code. Benchmarks record this
+reference with their medians (`bench/runner.py`) and `make test` prints it at its start and end
+(`tests/conftest.py`): compare two measures only when their references are close.
 """
 
 from __future__ import annotations
