@@ -332,6 +332,12 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.state = state
 
+    def handle_error(self, request, client_address):
+        """A client that hung up before the answer (a timeout of the connector under test) is no error of
+        this server: not printed as a traceback. Any other error is."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class ApiServerHandle:
     """A running server: `.url`, `.state`, `.stop()`; also a context manager."""

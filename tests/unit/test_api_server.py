@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,12 @@ def test_cli_requires_a_key_and_serves_until_sigterm():
             if server.poll() is None:
                 server.kill()
                 server.wait()
+
+
+def test_a_client_that_hangs_up_before_the_answer_prints_no_traceback(api, capfd):
+    admin(api, "/admin/state", {"slow_ms": 1500})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(api.url + "/api/indicators", headers=HEADERS, timeout=0.3)
+    time.sleep(1.5)  # the server answers the closed socket
+    admin(api, "/admin/state", {"slow_ms": 0})
+    assert "Traceback" not in capfd.readouterr().err
