@@ -11,14 +11,8 @@ from lakehouse.core.settings import PROJECT_ROOT
 # compilations took the CPU of the first dbt builds: 72.6 s → 50.9 s for a first `make run`'s dbt-build).
 # Every test stack takes its jars and the JVM class archive built for them from one folder of the checkout:
 # the archive (about 45 s to build) is built once, not once per stack, and kept for the next run of the tests.
-# Their JVMs keep G1's default heap (LAKEHOUSE_JVM_LEAN_HEAP=false): the suite is short of CPU, not of memory
-# (probe: 11 % less CPU of the machine for a whole dbt build, about 0.5 GB more per JVM).
 SHARED_SPARK_RUNTIME = {"LAKEHOUSE_SPARK_RUNTIME_DIR": str(PROJECT_ROOT / ".lakehouse" / "test-runtime")}
-TEST_STACK_SETTINGS = {
-    "LAKEHOUSE_THRIFT_JVM_C1_ONLY": "true",
-    "LAKEHOUSE_JVM_LEAN_HEAP": "false",
-    **SHARED_SPARK_RUNTIME,
-}
+TEST_STACK_SETTINGS = {"LAKEHOUSE_THRIFT_JVM_C1_ONLY": "true", **SHARED_SPARK_RUNTIME}
 
 
 def eager_maintenance_policy(folder: Path) -> Path:
