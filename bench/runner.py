@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lakehouse.core.numbers import number
 from lakehouse.core.reporting import Reporter
-from lakehouse_dev.machine import machine_reference
+from lakehouse_dev.machine import MEANING, machine_reference
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -83,10 +83,8 @@ def run_benchmarks(benchmarks: list[Benchmark], out: Reporter = print) -> int:
         elapsed = time.monotonic() - started
         reference = (before, machine_reference())
         path = write_result(benchmark, samples, elapsed, reference)
-        out(
-            f"   référence de la machine : {number(reference[0], 2)} s avant, {number(reference[1], 2)} s après "
-            "(CPU d'une boucle Python fixe ; plus haut = machine plus lente ce jour-là)"
-        )
+        before_s, after_s = number(reference[0], 2), number(reference[1], 2)
+        out(f"   référence de la machine : {before_s} s avant, {after_s} s après {MEANING}")
         for measure, stats in summarize(samples, benchmark.items).items():
             rows.append((benchmark.name, measure, stats))
         for name, value in (benchmark.derive(samples) if benchmark.derive else {}).items():

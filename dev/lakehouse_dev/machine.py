@@ -30,8 +30,8 @@ def machine_reference(repeats: int = 3, loop: int = REFERENCE_LOOP) -> float:
     return statistics.median(once() for _ in range(repeats))
 
 
+MEANING = "(CPU d'une boucle Python fixe ; plus haut = machine plus lente)"
+
+
 def reference_line(seconds: float) -> str:
-    return (
-        f"référence de la machine : {number(seconds, 2)} s "
-        "(CPU d'une boucle Python fixe ; plus haut = machine plus lente)"
-    )
+    return f"référence de la machine : {number(seconds, 2)} s {MEANING}"
