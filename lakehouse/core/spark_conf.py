@@ -65,6 +65,22 @@ def spark_submit_command(properties: Path, conf: dict[str, str], *arguments: str
 # `make dbt-build FULL=1` of the development lake, spark/README.md « Tas des JVM »).
 LEAN_HEAP = "-XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
 
+# The collector of every Spark JVM (LAKEHOUSE_JVM_GC). g1: idle JVMs give their unused heap back to the system
+# (periodic collection after 5 s without any other, JEP 346), with LEAN_HEAP when asked. parallel: the
+# throughput collector, which keeps its heap: on 2 cores a whole dbt build took about 15 % less CPU of the
+# machine and a third less of the Thrift server, for about 0.6 GB more per JVM (probe, spark/README.md
+# « Tas des JVM »).
+GARBAGE_COLLECTORS = ("g1", "parallel")
+G1_IDLE_RETURN = "-XX:+UseG1GC -XX:G1PeriodicGCInterval=5000"
+PARALLEL = "-XX:+UseParallelGC"
+
+
+def gc_options(settings: Settings) -> str:
+    """The JVM options of LAKEHOUSE_JVM_GC (and of LAKEHOUSE_JVM_LEAN_HEAP, which applies to G1)."""
+    if settings.get_choice("JVM_GC", GARBAGE_COLLECTORS) == "parallel":
+        return PARALLEL
+    return f"{G1_IDLE_RETURN} {LEAN_HEAP}" if settings.get_bool("JVM_LEAN_HEAP") else G1_IDLE_RETURN
+
 
 def render(settings: Settings, jars: list[Path]) -> str:
     catalog = settings.catalog_name
@@ -91,7 +107,7 @@ def render(settings: Settings, jars: list[Path]) -> str:
         "SPARK_WAREHOUSE_DIR": str(settings.state_dir / "spark-warehouse"),
         "S3_SSL_ENABLED": str(settings.s3_endpoint.startswith("https")).lower(),
         "CLASS_ARCHIVE_OPTIONS": class_archive.java_options(settings, jars),
-        "HEAP_FREE_OPTIONS": LEAN_HEAP if settings.get_bool("JVM_LEAN_HEAP") else "",
+        "GC_OPTIONS": gc_options(settings),
         "SERVICE_TIMEOUT_MS": str(settings.service_timeout * 1000),
         "FILE_IO_PROPERTIES": _file_io_properties(settings, jars),
     }

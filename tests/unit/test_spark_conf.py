@@ -81,6 +81,15 @@ def test_the_heap_is_kept_lean_unless_turned_off_for_drivers_and_executors(tmp_p
     assert "-XX:G1PeriodicGCInterval=5000" in roomy["spark.driver.extraJavaOptions"]  # idle JVMs still give back
 
 
+def test_the_parallel_collector_replaces_g1_and_its_lean_heap_for_drivers_and_executors(tmp_path):
+    options = spark_conf.spark_properties(_settings(tmp_path, LAKEHOUSE_JVM_GC="Parallel"), JARS)
+    for jvm in ("driver", "executor"):
+        flags = options[f"spark.{jvm}.extraJavaOptions"].split()
+        assert "-XX:+UseParallelGC" in flags and not any("G1" in flag or "HeapFreeRatio" in flag for flag in flags)
+    with pytest.raises(SettingsError, match="LAKEHOUSE_JVM_GC='zgc' : valeurs possibles g1, parallel"):
+        spark_conf.spark_properties(_settings(tmp_path, LAKEHOUSE_JVM_GC="zgc"), JARS)
+
+
 def test_on_a_cluster_each_application_takes_a_share_of_the_workers_and_ships_its_jars(tmp_path):
     props = spark_conf.spark_properties(
         _settings(tmp_path, LAKEHOUSE_SPARK_MASTER="spark://127.0.0.1:7077", LAKEHOUSE_SPARK_CORES_MAX="3"), JARS
