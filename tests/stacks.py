@@ -13,8 +13,8 @@ from lakehouse.core.settings import PROJECT_ROOT
 # the archive (about 45 s to build) is built once, not once per stack, and kept for the next run of the tests.
 SHARED_SPARK_RUNTIME = {"LAKEHOUSE_SPARK_RUNTIME_DIR": str(PROJECT_ROOT / ".lakehouse" / "test-runtime")}
 # Their JVMs use the parallel collector (LAKEHOUSE_JVM_GC): the suite is CPU-bound on 2 cores and memory is not
-# short here; a whole dbt build took about 15 % less CPU of the machine than with G1's lean heap (probe,
-# spark/README.md « Tas des JVM »).
+# short here; a whole dbt build took 8 to 17 % less CPU of the machine than with G1's lean heap (probe,
+# spark/README.md « Ramasse-miettes »).
 TEST_STACK_SETTINGS = {"LAKEHOUSE_THRIFT_JVM_C1_ONLY": "true", "LAKEHOUSE_JVM_GC": "parallel", **SHARED_SPARK_RUNTIME}
 
 

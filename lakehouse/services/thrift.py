@@ -46,9 +46,10 @@ class ThriftServer(Service):
             # also in the properties file; on the command line so that the probe sees where it runs
             "spark.master": settings.get("SPARK_MASTER"),
         }
-        if settings.get_bool("THRIFT_JVM_C1_ONLY"):  # a short-lived server (tests): C1 alone, as a job's JVM
-            options = spark_conf.spark_properties(settings, verified)["spark.driver.extraJavaOptions"]
-            conf["spark.driver.extraJavaOptions"] = f"{options} {spark_conf.C1_ONLY}"
+        if settings.get_bool("THRIFT_JVM_C1_ONLY"):  # a short-lived server (tests): C1 alone, as a job's JVMs
+            rendered = spark_conf.spark_properties(settings, verified)
+            compiled = spark_conf.with_c1_only(rendered, settings)
+            conf.update({key: value for key, value in compiled.items() if value != rendered.get(key)})
         command = spark_conf.spark_submit_command(
             properties,
             conf,

@@ -73,6 +73,16 @@ def test_job_jvms_compile_with_c1_only_and_the_thrift_server_keeps_c2(tmp_path):
     assert full["spark.driver.extraJavaOptions"] == f"{thrift} {quiet}" and spark_conf.JOB_LOG4J.is_file()
 
 
+def test_on_a_cluster_the_executors_of_a_job_compile_with_c1_only_too(tmp_path):
+    local = spark_conf.job_properties(_settings(tmp_path), JARS)
+    assert spark_conf.C1_ONLY not in local["spark.executor.extraJavaOptions"]  # the driver is the executor
+    cluster = _settings(tmp_path, LAKEHOUSE_SPARK_MASTER="spark://127.0.0.1:7077")
+    job = spark_conf.job_properties(cluster, JARS)
+    assert all(job[f"spark.{jvm}.extraJavaOptions"].count(spark_conf.C1_ONLY) == 1 for jvm in ("driver", "executor"))
+    full = spark_conf.job_properties(cluster.with_values(LAKEHOUSE_JOB_JVM_C1_ONLY="false"), JARS)
+    assert spark_conf.C1_ONLY not in full["spark.executor.extraJavaOptions"]
+
+
 def test_the_heap_is_kept_lean_unless_turned_off_for_drivers_and_executors(tmp_path):
     lean = spark_conf.spark_properties(_settings(tmp_path), JARS)
     assert all(spark_conf.LEAN_HEAP in lean[f"spark.{jvm}.extraJavaOptions"] for jvm in ("driver", "executor"))
