@@ -79,8 +79,17 @@ def live_heap(pid: int) -> tuple[int, int] | None:
         return result.stdout if result.returncode == 0 else ""
 
     ask("GC.run")
-    used = re.search(r"heap\s+total \d+K, used (\d+)K", ask("GC.heap_info"))
+    used = heap_in_use(ask("GC.heap_info"))
     maximum = re.search(r"MaxHeapSize=(\d+)", ask("VM.flags"))
-    if not used or not maximum:
+    if used is None or not maximum:
         return None
-    return int(used.group(1)) * 1024, int(maximum.group(1))
+    return used, int(maximum.group(1))
+
+
+def heap_in_use(heap_info: str) -> int | None:
+    """Bytes in use in the Java heap, from `jcmd <pid> GC.heap_info`: G1 prints one line for the whole heap
+    (`garbage-first heap   total 524288K, used 51200K`), the parallel and serial collectors one per
+    generation (`PSYoungGen      total 603136K, used 374786K`, `ParOldGen ...`), summed here. Metaspace, outside
+    the heap, is not counted. None when the output has no such line."""
+    used = [int(kilobytes) for kilobytes in re.findall(r"total \d+K, used (\d+)K", heap_info)]
+    return sum(used) * 1024 if used else None
