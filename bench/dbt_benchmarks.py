@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ from bench.stack_benchmarks import RUNS, _provisioned
 from lakehouse import stack
 from lakehouse.bceao_api import ingest_from_bceao
 from lakehouse.dbt_runner import DBT_DIR, dbt_command
+from lakehouse.services import service_named
 
 PORT_BASE = 22700
 
@@ -83,7 +85,58 @@ def per_model_median(samples: Samples) -> dict[str, float]:
     }
 
 
+COLLECTORS = ("g1", "parallel")
+
+
+def _thrift_cpu_seconds(settings) -> float:
+    """CPU seconds (user + system) the running Thrift server has used since it started."""
+    pid = service_named("thrift").process(settings).pid()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def jvm_gc() -> Samples:
+    """`dbt build` on a Thrift server started with each LAKEHOUSE_JVM_GC, cold then warm, the collectors
+    taking turns in each round (a machine that slows down during the bench weighs on both); also the
+    server's CPU seconds per build."""
+    settings = _prepared_stack()
+    samples: Samples = {}
+    for _ in range(RUNS):
+        for collector in COLLECTORS:
+            server = settings.with_values(LAKEHOUSE_JVM_GC=collector)
+            stack.down(server, ["thrift"], progress=lambda _: None)
+            stack.up(server, ["thrift"], progress=lambda _: None)
+            for moment in ("à froid", "à chaud"):
+                cpu = _thrift_cpu_seconds(server)
+                seconds, _ = _timed_build(server)
+                samples.setdefault(f"{collector} : dbt build {moment}", []).append(seconds)
+                cpu = _thrift_cpu_seconds(server) - cpu
+                samples.setdefault(f"{collector} : CPU du serveur Thrift, build {moment} (s de CPU)", []).append(cpu)
+    return samples
+
+
+def parallel_against_g1(samples: Samples) -> dict[str, float]:
+    """Ratios parallel / g1 of the medians (< 1: parallel takes less)."""
+    ratios = {}
+    for measure in ("dbt build à froid", "dbt build à chaud"):
+        for kind, name in (
+            ("durée", measure),
+            ("CPU Thrift", measure.replace("dbt build", "CPU du serveur Thrift, build")),
+        ):
+            suffix = "" if kind == "durée" else " (s de CPU)"
+            g1 = statistics.median(samples[f"g1 : {name}{suffix}"])
+            parallel = statistics.median(samples[f"parallel : {name}{suffix}"])
+            ratios[f"parallel / g1, {kind}, {measure.removeprefix('dbt build ')}"] = round(parallel / g1, 2)
+    return ratios
+
+
 BENCHMARKS = [
+    Benchmark(
+        "jvm_gc",
+        "dbt build sur des serveurs Thrift démarrés avec G1 (tas serré) puis avec le collecteur parallel",
+        jvm_gc,
+        derive=parallel_against_g1,
+    ),
     Benchmark(
         "dbt_build",
         "dbt build de silver et gold sur Thrift (480 trimestres), à froid et à chaud, et par modèle",

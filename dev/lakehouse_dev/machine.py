@@ -4,7 +4,9 @@ Machines change speed from one moment to the next: on the development machine, o
 `make run` took 12.7 s in the morning and 6.1 s in the afternoon, and the test suite on a fresh clone 35 min
 37 s in the morning and 21 min 39 s in the afternoon, for nearly the same code. Benchmarks record this
 reference with their medians (`bench/runner.py`) and `make test` prints it at its start and end
-(`tests/conftest.py`): compare two measures only when their references are close.
+(`tests/conftest.py`): compare two measures only when their references are close. Close references are not
+enough: the loop stays in the CPU's cache, and does not see what slows memory-heavy work (on 6 December evening,
+the same code took 22 min 18 s then 29 min 17 s, both runs at 0.56 s).
 """
 
 from __future__ import annotations
